@@ -1,0 +1,359 @@
+"""Repository configuration: packaged defaults merged with ``.github/tierbot.yml``, validated.
+
+Validation is written out here rather than delegated to pydantic or jsonschema because this
+module sits on the pre-commit path, where the whole run must start in about 100 ms; both of
+those libraries cost more than that to import. Every error names the file, the dotted key and
+the allowed values, which is what a user needs to fix the file.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_CONFIG_PATH = ".github/tierbot.yml"
+DEFAULTS_NAME = "<packaged defaults>"
+
+
+class ConfigError(Exception):
+    """A configuration file is unreadable or invalid; the message names file, key and fix."""
+
+    def __init__(self, file: str, key: str, problem: str, allowed: str | None = None) -> None:
+        self.file = file
+        self.key = key
+        self.problem = problem
+        self.allowed = allowed
+        text = f"{file}: {key}: {problem}"
+        if allowed:
+            text += f" (allowed: {allowed})"
+        super().__init__(text)
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per one million tokens."""
+
+    input_per_mtok: float
+    output_per_mtok: float
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    name: str
+    kind: str  # "template" or "model"
+    model: str | None = None
+    api_base: str | None = None
+    api_key_env: str | None = None
+    max_tokens: int = 4096
+    context_tokens: int = 16000
+    timeout: float = 120.0
+    price: Price | None = None
+
+    @property
+    def is_template(self) -> bool:
+        return self.kind == "template"
+
+
+@dataclass(frozen=True)
+class TaskTypeSpec:
+    name: str
+    label: str
+    start: str
+    ceiling: str
+    output: str  # "commit" or "comment"
+    attempts: int
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    command: str | None
+    timeout: float
+
+
+@dataclass(frozen=True)
+class PathPolicy:
+    allowed: tuple[str, ...]
+    protected: tuple[str, ...]
+    max_files: int
+    max_file_bytes: int
+
+
+@dataclass(frozen=True)
+class BudgetSpec:
+    per_task_usd: float
+    per_day_usd: float
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    ladder: tuple[str, ...]
+    tiers: Mapping[str, TierSpec]
+    task_types: Mapping[str, TaskTypeSpec]
+    check: CheckSpec
+    paths: PathPolicy
+    budget: BudgetSpec
+    source: str = DEFAULTS_NAME
+
+    def tier(self, name: str) -> TierSpec:
+        return self.tiers[name]
+
+    def task_type(self, name: str) -> TaskTypeSpec:
+        try:
+            return self.task_types[name]
+        except KeyError:
+            raise ConfigError(
+                "--type", "task type", f"unknown task type {name!r}",
+                ", ".join(sorted(self.task_types)),
+            ) from None
+
+
+def _load_yaml(text: str, file: str) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "document"
+        raise ConfigError(file, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+
+
+def packaged_defaults() -> dict[str, Any]:
+    text = importlib.resources.files("bot").joinpath("defaults.yml").read_text("utf-8")
+    data = _load_yaml(text, DEFAULTS_NAME)
+    assert isinstance(data, dict)
+    return data
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; lists and scalars in ``override`` replace."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class _Reader:
+    """Typed access to one mapping of the merged document, reporting errors by dotted key."""
+
+    def __init__(self, file: str, prefix: str, data: Any, allowed_keys: tuple[str, ...]) -> None:
+        self.file = file
+        self.prefix = prefix
+        if not isinstance(data, Mapping):
+            raise ConfigError(file, prefix or "<top>", f"expected a mapping, got {_kind(data)}")
+        for key in data:
+            if key not in allowed_keys:
+                raise ConfigError(
+                    file, self.key(str(key)), "unknown key", ", ".join(allowed_keys)
+                )
+        self.data = data
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def get(self, name: str, check: Callable[[Any], bool], expected: str, default: Any) -> Any:
+        value = self.data.get(name, default)
+        if not check(value):
+            raise ConfigError(self.file, self.key(name), f"expected {expected}, got {value!r}")
+        return value
+
+    def str_or_none(self, name: str) -> str | None:
+        value: str | None = self.get(
+            name, lambda v: v is None or isinstance(v, str), "a string or null", None
+        )
+        return value
+
+    def positive_number(self, name: str, default: float) -> float:
+        value = self.get(name, _is_number, "a positive number", default)
+        if value <= 0:
+            raise ConfigError(self.file, self.key(name), f"expected a positive number, got {value}")
+        return float(value)
+
+    def non_negative_number(self, name: str, default: float) -> float:
+        value = self.get(name, _is_number, "a number >= 0", default)
+        if value < 0:
+            raise ConfigError(self.file, self.key(name), f"expected a number >= 0, got {value}")
+        return float(value)
+
+    def positive_int(self, name: str, default: int) -> int:
+        value = self.get(
+            name, lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer", default
+        )
+        if value < 1:
+            raise ConfigError(self.file, self.key(name), f"expected an integer >= 1, got {value}")
+        return int(value)
+
+    def one_of(self, name: str, choices: tuple[str, ...], default: str | None) -> str:
+        value = self.data.get(name, default)
+        if value not in choices:
+            raise ConfigError(
+                self.file, self.key(name), f"unknown value {value!r}", ", ".join(choices)
+            )
+        return str(value)
+
+    def str_list(self, name: str, default: list[str]) -> tuple[str, ...]:
+        value = self.get(
+            name,
+            lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+            "a list of strings",
+            default,
+        )
+        return tuple(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+TOP_KEYS = ("ladder", "tiers", "task_types", "check", "paths", "budget")
+TIER_KEYS = (
+    "kind", "model", "api_base", "api_key_env", "max_tokens", "context_tokens", "timeout", "price",
+)
+TYPE_KEYS = ("label", "start", "ceiling", "output", "attempts")
+
+
+def validate(data: Any, file: str) -> RepoConfig:
+    """Build a RepoConfig from a merged document; ``file`` is named in every error."""
+    top = _Reader(file, "", data, TOP_KEYS)
+    tiers_raw = top.get("tiers", lambda v: isinstance(v, Mapping), "a mapping", {})
+    ladder = top.str_list("ladder", [])
+    if not ladder:
+        raise ConfigError(file, "ladder", "must name at least one tier", ", ".join(tiers_raw))
+    for name in ladder:
+        if name not in tiers_raw:
+            raise ConfigError(file, "ladder", f"unknown tier {name!r}", ", ".join(tiers_raw))
+    if len(set(ladder)) != len(ladder):
+        raise ConfigError(file, "ladder", "names a tier twice")
+
+    tiers: dict[str, TierSpec] = {}
+    for name, raw in tiers_raw.items():
+        tiers[str(name)] = _tier(file, str(name), raw)
+    for name in tiers:
+        if name not in ladder:
+            raise ConfigError(
+                file, f"tiers.{name}", "tier is not on the ladder", ", ".join(ladder)
+            )
+
+    types_raw = top.get("task_types", lambda v: isinstance(v, Mapping), "a mapping", {})
+    task_types: dict[str, TaskTypeSpec] = {}
+    for name, raw in types_raw.items():
+        spec = _task_type(file, str(name), raw, tuple(ladder))
+        task_types[spec.name] = spec
+
+    check_r = _Reader(file, "check", data.get("check", {}), ("command", "timeout"))
+    paths_r = _Reader(
+        file, "paths", data.get("paths", {}),
+        ("allowed", "protected", "max_files", "max_file_bytes"),
+    )
+    budget_r = _Reader(file, "budget", data.get("budget", {}), ("per_task_usd", "per_day_usd"))
+    return RepoConfig(
+        ladder=tuple(ladder),
+        tiers=tiers,
+        task_types=task_types,
+        check=CheckSpec(
+            command=check_r.str_or_none("command"),
+            timeout=check_r.positive_number("timeout", 600),
+        ),
+        paths=PathPolicy(
+            allowed=paths_r.str_list("allowed", ["**"]),
+            protected=paths_r.str_list("protected", []),
+            max_files=paths_r.positive_int("max_files", 20),
+            max_file_bytes=paths_r.positive_int("max_file_bytes", 200_000),
+        ),
+        budget=BudgetSpec(
+            per_task_usd=budget_r.non_negative_number("per_task_usd", 2.0),
+            per_day_usd=budget_r.non_negative_number("per_day_usd", 20.0),
+        ),
+        source=file,
+    )
+
+
+def _tier(file: str, name: str, raw: Any) -> TierSpec:
+    r = _Reader(file, f"tiers.{name}", raw, TIER_KEYS)
+    kind = r.one_of("kind", ("template", "model"), "model")
+    model = r.str_or_none("model")
+    if kind == "model" and not model:
+        raise ConfigError(file, r.key("model"), "a model tier needs a litellm model id")
+    key_env = r.str_or_none("api_key_env")
+    if key_env is not None and not key_env.replace("_", "").isalnum():
+        raise ConfigError(
+            file, r.key("api_key_env"),
+            "must be the NAME of an environment variable holding the key, never the key itself",
+        )
+    price = None
+    if raw.get("price") is not None:
+        pr = _Reader(file, r.key("price"), raw["price"], ("input_per_mtok", "output_per_mtok"))
+        price = Price(
+            input_per_mtok=pr.non_negative_number("input_per_mtok", 0.0),
+            output_per_mtok=pr.non_negative_number("output_per_mtok", 0.0),
+        )
+    return TierSpec(
+        name=name,
+        kind=kind,
+        model=model,
+        api_base=r.str_or_none("api_base"),
+        api_key_env=key_env,
+        max_tokens=r.positive_int("max_tokens", 4096),
+        context_tokens=r.positive_int("context_tokens", 16000),
+        timeout=r.positive_number("timeout", 120),
+        price=price,
+    )
+
+
+def _task_type(file: str, name: str, raw: Any, ladder: tuple[str, ...]) -> TaskTypeSpec:
+    r = _Reader(file, f"task_types.{name}", raw, TYPE_KEYS)
+    start = r.one_of("start", ladder, None)
+    ceiling = r.one_of("ceiling", ladder, ladder[-1])
+    if ladder.index(ceiling) < ladder.index(start):
+        raise ConfigError(
+            file, r.key("ceiling"), f"ceiling {ceiling!r} is below start {start!r}",
+            ", ".join(ladder[ladder.index(start):]),
+        )
+    label = r.str_or_none("label") or f"tierbot:{name}"
+    return TaskTypeSpec(
+        name=name,
+        label=label,
+        start=start,
+        ceiling=ceiling,
+        output=r.one_of("output", ("commit", "comment"), "commit"),
+        attempts=r.positive_int("attempts", 2),
+    )
+
+
+def load_config(text: str | None, *, file: str = REPO_CONFIG_PATH) -> RepoConfig:
+    """Merge a repository config document (or none) over the packaged defaults and validate."""
+    defaults = packaged_defaults()
+    if text is None or not text.strip():
+        return validate(defaults, DEFAULTS_NAME if text is None else file)
+    override = _load_yaml(text, file)
+    if override is None:
+        override = {}
+    if not isinstance(override, Mapping):
+        raise ConfigError(file, "<top>", f"expected a mapping, got {_kind(override)}")
+    for key in override:
+        if key not in TOP_KEYS:
+            raise ConfigError(file, str(key), "unknown key", ", ".join(TOP_KEYS))
+    return validate(merge(defaults, override), file)
+
+
+def load_repo_config(repo_root: Path) -> RepoConfig:
+    """Read ``.github/tierbot.yml`` under ``repo_root`` if present."""
+    path = repo_root / REPO_CONFIG_PATH
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return load_config(None)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(REPO_CONFIG_PATH, "<file>", f"cannot be read: {exc}") from None
+    return load_config(text, file=REPO_CONFIG_PATH)

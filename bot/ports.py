@@ -1,0 +1,136 @@
+"""The boundaries of the core: Protocols for models, the ledger, the git workspace and the forge.
+
+Each port has a real adapter under ``bot/adapters`` and a small fake in the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from bot.config import CheckSpec, TierSpec
+from bot.core.types import (
+    CheckResult,
+    Completion,
+    EditSet,
+    Message,
+    Outcome,
+    Status,
+    Task,
+    Usage,
+)
+
+
+class ModelErrorKind(StrEnum):
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate-limited"
+    AUTH = "auth"
+    CONTEXT_WINDOW = "context-window"
+    UNAVAILABLE = "unavailable"
+    BAD_RESPONSE = "bad-response"
+
+
+class ModelError(Exception):
+    """A model call failed after the adapter's own retries; ``kind`` drives escalation."""
+
+    def __init__(
+        self,
+        kind: ModelErrorKind,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+        self.usage = usage
+
+
+class Models(Protocol):
+    def complete(self, tier: TierSpec, messages: Sequence[Message]) -> Completion:
+        """Call the tier's model; raise ModelError on failure."""
+        ...
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One model call (or one refused call) as the ledger stores it."""
+
+    tier: str
+    model: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost_usd: float | None  # None: unknown (the provider reported no usage, or no price)
+    latency_s: float
+    outcome: str  # "ok", a ModelErrorKind value, or "refused"
+    error: str = ""
+
+
+class Ledger(Protocol):
+    def start_task(self, *, repo: str, task: Task, start_tier: str, ceiling: str) -> int: ...
+
+    def start_attempt(self, task_id: int, *, number: int, tier: str) -> int: ...
+
+    def record_call(self, task_id: int, attempt_id: int | None, call: CallRecord) -> None: ...
+
+    def record_check(self, attempt_id: int, result: CheckResult) -> None: ...
+
+    def finish_attempt(
+        self,
+        attempt_id: int,
+        *,
+        outcome: Outcome,
+        detail: str,
+        commit_sha: str | None,
+        senior_cost_usd: float | None,
+    ) -> None: ...
+
+    def finish_task(
+        self,
+        task_id: int,
+        *,
+        status: Status,
+        reason: str,
+        branch: str | None,
+        cost_usd: float | None,
+        senior_cost_usd: float | None,
+    ) -> None: ...
+
+    def spent_since(self, repo: str, since: datetime) -> float:
+        """Known spend plus worst-case estimates of calls with unknown cost, since ``since``."""
+        ...
+
+
+class Workspace(Protocol):
+    """A checkout the bot may write to: never the user's own working tree."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def branch(self) -> str: ...
+
+    def list_files(self) -> list[str]: ...
+
+    def read(self, path: str) -> str | None: ...
+
+    def apply(self, edits: EditSet) -> None: ...
+
+    def commit(self, message: str, trailers: dict[str, str]) -> str: ...
+
+    def discard(self) -> None:
+        """Drop uncommitted changes made by ``apply`` (after a refused commit)."""
+        ...
+
+
+class Forge(Protocol):
+    """Where the check runs and where the bot talks to people."""
+
+    def run_check(self, workspace: Workspace, check: CheckSpec) -> CheckResult: ...
+
+    def say(self, text: str) -> None: ...

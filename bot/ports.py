@@ -106,6 +106,14 @@ class Ledger(Protocol):
         ...
 
 
+class WorkspaceError(Exception):
+    """A workspace refused a write (e.g. a commit hook failed); ``output`` is what it printed."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+
+
 class Workspace(Protocol):
     """A checkout the bot may write to: never the user's own working tree."""
 

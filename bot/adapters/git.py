@@ -1,0 +1,241 @@
+"""Git through GitPython: a separate worktree and branch per task, commits with trailers.
+
+The user's checkout is never written: every task gets its own worktree under the repository's
+git directory, on a new ``tierbot/<slug>`` branch. Commits go through ``git commit`` so the
+repository's hooks run (never skipped silently); nothing is ever force-pushed or rewritten.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+
+import git
+
+from bot.core.types import EditSet
+from bot.ports import WorkspaceError
+
+BOT_NAME = "tierbot"
+BOT_EMAIL = "tierbot@users.noreply.github.com"
+
+
+class GitError(WorkspaceError):
+    """A git operation failed; the message is meant for the user."""
+
+
+class NotARepository(GitError):
+    pass
+
+
+class CommitRefused(GitError):
+    """``git commit`` failed, e.g. a hook rejected it; ``output`` holds what git printed."""
+
+
+class NothingToCommit(GitError):
+    pass
+
+
+def _bot_identity() -> dict[str, str]:
+    return {
+        "GIT_AUTHOR_NAME": BOT_NAME,
+        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+        "GIT_COMMITTER_NAME": BOT_NAME,
+        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+    }
+
+
+class LocalRepo:
+    """A repository on disk, opened from any directory inside it."""
+
+    def __init__(self, repo: git.Repo) -> None:
+        self._repo = repo
+
+    @classmethod
+    def open(cls, path: Path) -> LocalRepo:
+        try:
+            repo = git.Repo(path, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise NotARepository(f"{path} is not inside a git repository") from None
+        if repo.bare:
+            raise NotARepository(f"{path} is a bare repository; run tierbot in a checkout")
+        return cls(repo)
+
+    @property
+    def root(self) -> Path:
+        return Path(self._repo.working_tree_dir or ".")
+
+    @property
+    def git_dir(self) -> Path:
+        return Path(self._repo.common_dir)
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    def head_sha(self) -> str:
+        try:
+            return str(self._repo.head.commit.hexsha)
+        except ValueError:
+            raise GitError("the repository has no commits yet; commit something first") from None
+
+    def branch_exists(self, name: str) -> bool:
+        return any(h.name == name for h in self._repo.heads)
+
+    def unique_branch(self, slug: str) -> str:
+        base = f"tierbot/{slug}"
+        name, n = base, 1
+        while self.branch_exists(name):
+            n += 1
+            name = f"{base}-{n}"
+        return name
+
+    def status_snapshot(self) -> str:
+        """The user's checkout state (``git status --porcelain`` plus HEAD), for safety checks."""
+        return f"{self.head_sha()}\n{self._repo.git.status('--porcelain', '--untracked-files=all')}"
+
+    def add_worktree(self, branch: str, *, base: str = "HEAD") -> GitWorkspace:
+        base_sha = self._repo.git.rev_parse("--verify", f"{base}^{{commit}}")
+        directory = self.git_dir / "tierbot" / "worktrees" / branch.replace("/", "-")
+        if directory.exists():
+            shutil.rmtree(directory)
+            self._repo.git.worktree("prune")
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._repo.git.worktree("add", "--quiet", "-b", branch, str(directory), base_sha)
+        except git.GitCommandError as exc:
+            raise GitError(f"could not create worktree for {branch}: {exc.stderr.strip()}") from None
+        return GitWorkspace(git.Repo(directory), branch)
+
+    def remove_worktree(self, workspace: GitWorkspace) -> None:
+        try:
+            self._repo.git.worktree("remove", "--force", str(workspace.root))
+        except git.GitCommandError:
+            shutil.rmtree(workspace.root, ignore_errors=True)
+            self._repo.git.worktree("prune")
+
+    def delete_branch(self, name: str) -> None:
+        """Delete one of tierbot's own branches (one that never got a commit)."""
+        if not name.startswith("tierbot/"):
+            raise GitError(f"refusing to delete {name}: not a tierbot branch")
+        self._repo.git.branch("-D", name)
+
+    def log_trailers(self, branch: str, base: str) -> list[dict[str, str]]:
+        """Trailers of the commits on ``branch`` since ``base``, oldest first."""
+        out = self._repo.git.log(
+            "--reverse", "--format=%H%x00%(trailers:only,unfold)%x1e", f"{base}..{branch}"
+        )
+        rows = []
+        for record in out.split("\x1e"):
+            record = record.strip()
+            if not record:
+                continue
+            sha, _, trailers = record.partition("\x00")
+            row = {"sha": sha}
+            for line in trailers.splitlines():
+                key, _, value = line.partition(":")
+                if value:
+                    row[key.strip()] = value.strip()
+            rows.append(row)
+        return rows
+
+
+class GitWorkspace:
+    """One task's worktree: reads, writes and commits stay inside it."""
+
+    def __init__(self, repo: git.Repo, branch: str) -> None:
+        self._repo = repo
+        self._branch = branch
+        self._root = Path(repo.working_tree_dir or ".").resolve()
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    @property
+    def branch(self) -> str:
+        return self._branch
+
+    def head_sha(self) -> str:
+        return str(self._repo.head.commit.hexsha)
+
+    def list_files(self) -> list[str]:
+        out = self._repo.git.ls_files("--cached", "--others", "--exclude-standard")
+        return sorted(set(out.splitlines()))
+
+    def _inside(self, path: str) -> Path:
+        pure = PurePosixPath(path)
+        if pure.is_absolute() or ".." in pure.parts or (pure.parts and pure.parts[0] == ".git"):
+            raise GitError(f"refusing path outside the worktree: {path}")
+        return self._root / pure
+
+    def read(self, path: str) -> str | None:
+        try:
+            return self._inside(path).read_text("utf-8")
+        except (OSError, UnicodeDecodeError, GitError):
+            return None
+
+    def apply(self, edits: EditSet) -> None:
+        for edit in edits.edits:
+            target = self._inside(edit.path)
+            if edit.content is None:
+                if target.exists():
+                    self._repo.git.rm("--quiet", "--", edit.path)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(edit.content, "utf-8")
+            self._repo.git.add("--", edit.path)
+
+    def commit(self, message: str, trailers: Mapping[str, str]) -> str:
+        if not self._repo.git.diff("--cached", "--name-only"):
+            raise NothingToCommit("the edit leaves every file as it was")
+        args = ["--quiet", "-m", message]
+        for key, value in trailers.items():
+            args += ["--trailer", f"{key}: {value}"]
+        try:
+            self._repo.git.commit(*args, env=_bot_identity())
+        except git.GitCommandError as exc:
+            output = f"{exc.stdout or ''}\n{exc.stderr or ''}".strip()
+            raise CommitRefused("git commit failed (a hook may have rejected it)", output) from None
+        return self.head_sha()
+
+    def discard(self) -> None:
+        self._repo.git.reset("--quiet", "--hard", "HEAD")
+        self._repo.git.clean("-fdq")
+
+
+class CheckoutView:
+    """Read-only view of the user's checkout, for planning (``--dry-run``) without a worktree."""
+
+    def __init__(self, repo: LocalRepo) -> None:
+        self._repo = repo
+
+    @property
+    def root(self) -> Path:
+        return self._repo.root
+
+    @property
+    def branch(self) -> str:
+        return "(dry run)"
+
+    def list_files(self) -> list[str]:
+        out = self._repo._repo.git.ls_files("--cached", "--others", "--exclude-standard")
+        return sorted(set(out.splitlines()))
+
+    def read(self, path: str) -> str | None:
+        pure = PurePosixPath(path)
+        if pure.is_absolute() or ".." in pure.parts:
+            return None
+        try:
+            return (self.root / pure).read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def apply(self, edits: EditSet) -> None:
+        raise GitError("the checkout view is read-only")
+
+    def commit(self, message: str, trailers: Mapping[str, str]) -> str:
+        raise GitError("the checkout view is read-only")
+
+    def discard(self) -> None:
+        return None

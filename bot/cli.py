@@ -1,0 +1,208 @@
+"""The ``tierbot`` command line. Heavy modules are imported inside commands, so --help is instant."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot import __version__
+
+EXIT_DONE = 0
+EXIT_NEEDS_HUMAN = 1
+EXIT_USAGE = 2  # bad input: invalid config, not a repository, unreadable task file
+EXIT_BUDGET_STOP = 3
+
+
+def _fail(message: str) -> None:
+    click.echo(f"tierbot: error: {message}", err=True)
+    raise SystemExit(EXIT_USAGE)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tierbot")
+def cli() -> None:
+    """Route coding tasks by complexity: template -> intern -> junior -> senior."""
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option("--issue-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the task text from a file (e.g. an issue body in Markdown).")
+@click.option("--type", "task_type", help="Task type (stub, tests, config, docs, feature, ...); "
+              "guessed from the text when omitted.")
+@click.option("--repo", "repo_path", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True, help="Any directory inside the repository.")
+@click.option("--base", default="HEAD", show_default=True, help="Commit to branch from.")
+@click.option("--dry-run", is_flag=True, help="Plan and estimate cost; no model call, no commit.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
+def run(
+    text: str | None,
+    issue_file: Path | None,
+    task_type: str | None,
+    repo_path: Path,
+    base: str,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Take a task up the tier ladder on a new tierbot/<slug> branch of a local repository."""
+    from bot.adapters.git import GitError, LocalRepo
+    from bot.config import ConfigError, load_repo_config
+    from bot.core.routing import infer_type, route
+    from bot.engine import make_task
+    from bot.settings import Settings
+
+    task_text = _task_text(text, issue_file)
+    settings = Settings.from_env(os.environ)
+    try:
+        repo = LocalRepo.open(repo_path)
+        repo.head_sha()
+        config = load_repo_config(repo.root)
+        name = task_type or infer_type(task_text, set(config.task_types))
+        task = make_task(task_text, name)
+        route(config, task.type)
+    except (GitError, ConfigError) as exc:
+        _fail(str(exc))
+        return
+    if dry_run:
+        _dry_run(repo, config, settings, task, as_json)
+        return
+    result = _run(repo, config, settings, task, as_json)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(result.status_line())
+    from bot.core.types import Status
+
+    raise SystemExit(
+        {Status.DONE: EXIT_DONE, Status.BUDGET_STOP: EXIT_BUDGET_STOP}.get(
+            result.status, EXIT_NEEDS_HUMAN
+        )
+    )
+
+
+def _task_text(text: str | None, issue_file: Path | None) -> str:
+    if text and issue_file:
+        _fail("give the task as TEXT or --issue-file, not both")
+    if issue_file is not None:
+        try:
+            text = issue_file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"cannot read --issue-file {issue_file}: {exc}")
+    if not text or not text.strip():
+        _fail("no task given: pass TEXT or --issue-file FILE")
+    assert text is not None
+    return text
+
+
+def _engine(repo: Any, config: Any, settings: Any, *, echo: Any) -> Any:
+    from bot.adapters.ledger import SqlLedger
+    from bot.adapters.llm import LiteLLMModels
+    from bot.adapters.localforge import LocalForge
+    from bot.adapters.prices import load_price_table
+    from bot.engine import Engine
+
+    return Engine(
+        config=config,
+        models=LiteLLMModels(env=settings.env),
+        ledger=SqlLedger(settings.ledger_url(repo.git_dir)),
+        forge=LocalForge(env=settings.env, echo=echo),
+        prices=load_price_table(),
+        repo=str(repo.root),
+        progress=echo,
+    )
+
+
+def _run(repo: Any, config: Any, settings: Any, task: Any, as_json: bool) -> Any:
+    from bot.executor import Executor
+
+    def echo(line: str) -> None:
+        click.echo(f"tierbot: {line}", err=True)
+
+    engine = _engine(repo, config, settings, echo=echo)
+    branch = repo.unique_branch(task.slug)
+    echo(f"{task.type} task on branch {branch} (worktree; your checkout is not touched)")
+    workspace = repo.add_worktree(branch)
+    try:
+        executor = Executor(forge=engine.forge, workspace=workspace, dry_run=False)
+        result = engine.run(task, workspace, executor)
+    finally:
+        repo.remove_worktree(workspace)
+    if result.branch is None:
+        repo.delete_branch(branch)
+    return result
+
+
+def _dry_run(repo: Any, config: Any, settings: Any, task: Any, as_json: bool) -> None:
+    from bot.adapters.git import CheckoutView
+    from bot.engine import plan
+
+    engine = _engine(repo, config, settings, echo=lambda _line: None)
+    result = plan(engine, task, CheckoutView(repo))
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return
+    click.echo(f"plan for a {task.type} task (dry run: no model call, no commit)")
+    for t in result.tiers:
+        price = (
+            f"${t.price.input_per_mtok:g}/${t.price.output_per_mtok:g} per 1M in/out"
+            if t.price else "price unknown"
+        )
+        worst = f"${t.worst_per_call_usd:.4f}" if t.worst_per_call_usd is not None else "unknown"
+        if t.model == "template":
+            click.echo(f"  {t.tier:<9} free: {t.note}")
+        else:
+            click.echo(
+                f"  {t.tier:<9} {t.model}: ~{t.prompt_tokens} tokens in, up to "
+                f"{t.max_output_tokens} out, {price}; worst case {worst}/call, "
+                f"up to {t.max_calls} calls"
+            )
+    total = result.worst_total_usd
+    shown = f"${total:.4f}" if total is not None else "unknown"
+    click.echo(f"worst case for the whole ladder: {shown} (budget per task ${result.budget_usd:g})")
+
+
+@cli.command()
+@click.option("--repo", "repo_path", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True)
+@click.option("--all-repos", is_flag=True, help="Every repository in the ledger database.")
+@click.option("--json", "as_json", is_flag=True)
+def report(repo_path: Path, all_repos: bool, as_json: bool) -> None:
+    """Where the money went: spend by task type and tier, green rates, escalations."""
+    from bot.adapters.git import GitError, LocalRepo
+    from bot.adapters.ledger import SqlLedger
+    from bot.report import build_report, render_table, report_to_json
+    from bot.settings import Settings
+
+    settings = Settings.from_env(os.environ)
+    try:
+        repo = LocalRepo.open(repo_path)
+    except GitError as exc:
+        _fail(str(exc))
+        return
+    ledger = SqlLedger(settings.ledger_url(repo.git_dir))
+    data = build_report(ledger, repo=None if all_repos else str(repo.root))
+    if as_json:
+        click.echo(json.dumps(report_to_json(data), indent=2))
+        return
+    from rich.console import Console
+
+    render_table(data, Console())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="tierbot")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,524 @@
+"""The engine every use shares: one task climbs the tier ladder until the check decides.
+
+Decisions come from the pure core (routing, escalation, budget, edit parsing, path policy);
+this module gathers their inputs through the ports, records everything in the ledger and
+hands every write to the executor.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.actions import Commit
+from bot.config import Price, RepoConfig, TierSpec
+from bot.core import budget as money
+from bot.core.context import ContextTooLarge, build_context, named_paths
+from bot.core.edits import EditError, check_syntax, parse_edits
+from bot.core.escalation import BudgetView, Ladder, StepKind, next_step
+from bot.core.paths import check_paths
+from bot.core.prompts import render
+from bot.core.routing import route
+from bot.core.templates import Declined, TemplateRequest, generate
+from bot.core.types import (
+    AttemptRecord,
+    CheckResult,
+    EditSet,
+    Message,
+    Outcome,
+    Status,
+    Task,
+    Usage,
+)
+from bot.executor import Executor
+from bot.ports import (
+    CallRecord,
+    Forge,
+    Ledger,
+    ModelError,
+    ModelErrorKind,
+    Models,
+    Workspace,
+    WorkspaceError,
+)
+
+MODEL_ERROR_OUTCOMES = {
+    ModelErrorKind.AUTH: Outcome.AUTH_ERROR,
+    ModelErrorKind.CONTEXT_WINDOW: Outcome.CONTEXT_EXCEEDED,
+}
+STATUS_FOR_STEP = {
+    StepKind.DONE: Status.DONE,
+    StepKind.NEEDS_HUMAN: Status.NEEDS_HUMAN,
+    StepKind.BUDGET_STOP: Status.BUDGET_STOP,
+}
+
+
+def slugify(text: str, *, limit: int = 48) -> str:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    slug = "-".join(words)[:limit].strip("-")
+    return slug or "task"
+
+
+def make_task(text: str, task_type: str, *, title: str | None = None) -> Task:
+    first = next((line.strip("# ").strip() for line in text.splitlines() if line.strip()), "")
+    heading = title or first or task_type
+    return Task(type=task_type, text=text, title=heading[:120], slug=slugify(heading))
+
+
+@dataclass(frozen=True)
+class AttemptSummary:
+    number: int
+    tier: str
+    outcome: str
+    detail: str
+    cost_usd: float | None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    commit_sha: str | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: Status
+    reason: str
+    task_id: int | None
+    branch: str | None
+    cost_usd: float
+    cost_unknown: bool
+    senior_cost_usd: float | None
+    attempts: tuple[AttemptSummary, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = str(self.status)
+        return data
+
+    def status_line(self) -> str:
+        cost = f"${self.cost_usd:.4f}" + (" + unknown" if self.cost_unknown else "")
+        senior = (
+            f"${self.senior_cost_usd:.4f}" if self.senior_cost_usd is not None else "unknown"
+        )
+        where = f" on {self.branch}" if self.branch and self.status is Status.DONE else ""
+        return (
+            f"{self.status}{where}: {self.reason}; cost {cost} "
+            f"(all on senior: {senior}); {len(self.attempts)} attempt(s)"
+        )
+
+
+@dataclass
+class _Attempt:
+    outcome: Outcome
+    detail: str = ""
+    feedback: str = ""
+    edits: EditSet = field(default_factory=EditSet)
+    cost_usd: float | None = 0.0
+    worst_usd: float = 0.0
+    senior_cost_usd: float | None = 0.0
+    usage: Usage = field(default_factory=lambda: Usage(None, None))
+    commit_sha: str | None = None
+
+
+class Engine:
+    """Runs tasks for one repository. Construct once per run at the edge; no I/O here."""
+
+    def __init__(
+        self,
+        *,
+        config: RepoConfig,
+        models: Models,
+        ledger: Ledger,
+        forge: Forge,
+        prices: Mapping[str, Price],
+        repo: str,
+        progress: Callable[[str], None] = lambda _line: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.models = models
+        self.ledger = ledger
+        self.forge = forge
+        self.prices = prices
+        self.repo = repo
+        self.progress = progress
+        self.clock = clock
+
+    # -- pricing -------------------------------------------------------------------------
+    def price(self, tier: TierSpec) -> Price | None:
+        return money.price_for(tier, self.prices)
+
+    def senior_price(self) -> Price | None:
+        return self.price(self.config.tier(self.config.ladder[-1]))
+
+    def _senior_cost(self, usage: Usage) -> float | None:
+        return money.cost(self.senior_price(), usage)
+
+    def worst_case(self, tier: TierSpec, prompt_tokens: int) -> float | None:
+        if tier.is_template:
+            return 0.0
+        return money.worst_case(self.price(tier), prompt_tokens, tier.max_tokens)
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self, task: Task, workspace: Workspace, executor: Executor) -> RunResult:
+        ladder = route(self.config, task.type)
+        day_start = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
+        spent_before_today = self.ledger.spent_since(self.repo, day_start)
+        task_id = self.ledger.start_task(
+            repo=self.repo, task=task, start_tier=ladder.start, ceiling=ladder.ceiling
+        )
+        history: list[AttemptRecord] = []
+        summaries: list[AttemptSummary] = []
+        outcome: Outcome | None = None
+        feedback = ""
+        touched: list[str] = []
+        spent = 0.0
+        unknown = False
+        senior_total: float | None = 0.0
+        while True:
+            remaining = money.remaining(
+                self.config.budget, money.Spend(spent, spent_before_today + spent)
+            )
+            view = BudgetView(remaining, self._worst_cases(ladder, task, workspace))
+            step = next_step(ladder, history, outcome, view)
+            if step.kind is not StepKind.CALL:
+                break
+            assert step.tier is not None
+            number = len(history) + 1
+            self.progress(f"[{number}] {step.tier}: {step.reason}")
+            attempt_id = self.ledger.start_attempt(task_id, number=number, tier=step.tier)
+            result = self._attempt(
+                task, task_id, attempt_id, self.config.tier(step.tier), workspace, executor,
+                feedback=feedback, touched=touched, remaining=remaining,
+            )
+            self.ledger.finish_attempt(
+                attempt_id, outcome=result.outcome, detail=result.detail,
+                commit_sha=result.commit_sha, senior_cost_usd=result.senior_cost_usd,
+            )
+            if result.cost_usd is None:
+                unknown = True
+                spent += result.worst_usd
+            else:
+                spent += result.cost_usd
+            if senior_total is not None:
+                senior_total = (
+                    None if result.senior_cost_usd is None
+                    else senior_total + result.senior_cost_usd
+                )
+            touched.extend(p for p in result.edits.paths if p not in touched)
+            history.append(
+                AttemptRecord(step.tier, result.outcome, result.cost_usd, result.detail)
+            )
+            summaries.append(
+                AttemptSummary(
+                    number, step.tier, str(result.outcome), result.detail, result.cost_usd,
+                    result.usage.prompt_tokens, result.usage.completion_tokens,
+                    result.commit_sha,
+                )
+            )
+            self.progress(f"[{number}] {step.tier}: {result.outcome}"
+                          + (f" - {result.detail}" if result.detail else ""))
+            outcome = result.outcome
+            if result.feedback:
+                feedback = result.feedback
+        status = STATUS_FOR_STEP[step.kind]
+        known = sum(a.cost_usd or 0.0 for a in summaries)
+        branch = workspace.branch if any(a.commit_sha for a in summaries) else None
+        self.ledger.finish_task(
+            task_id, status=status, reason=step.reason, branch=branch,
+            cost_usd=None if unknown else known, senior_cost_usd=senior_total,
+        )
+        return RunResult(
+            status=status, reason=step.reason, task_id=task_id, branch=branch,
+            cost_usd=known, cost_unknown=unknown, senior_cost_usd=senior_total,
+            attempts=tuple(summaries),
+        )
+
+    def _worst_cases(
+        self, ladder: Ladder, task: Task, workspace: Workspace
+    ) -> dict[str, float | None]:
+        # Before the prompt is built, a tier's worst case is a full context window in and
+        # max_tokens out; the exact prompt is checked again right before the call.
+        out: dict[str, float | None] = {}
+        for name in ladder.tiers:
+            tier = self.config.tier(name)
+            prompt = min(tier.context_tokens, self._estimate_prompt(task, workspace))
+            out[name] = self.worst_case(tier, prompt)
+        return out
+
+    def _estimate_prompt(self, task: Task, workspace: Workspace) -> int:
+        files = workspace.list_files()
+        size = len(task.text) + sum(len(p) + 40 for p in files)
+        for path in named_paths(task.text, files):
+            size += len(workspace.read(path) or "")
+        return money.estimate_tokens("x" * size) + 1500
+
+    # -- one attempt ---------------------------------------------------------------------
+    def _attempt(
+        self,
+        task: Task,
+        task_id: int,
+        attempt_id: int,
+        tier: TierSpec,
+        workspace: Workspace,
+        executor: Executor,
+        *,
+        feedback: str,
+        touched: Sequence[str],
+        remaining: float,
+    ) -> _Attempt:
+        if tier.is_template:
+            produced = self._template(task, workspace)
+        else:
+            produced = self._model(
+                task, task_id, attempt_id, tier, workspace,
+                feedback=feedback, touched=touched, remaining=remaining,
+            )
+        if produced.outcome is not Outcome.GREEN:
+            return produced
+        return self._validate_commit_check(task, tier, attempt_id, produced, workspace, executor)
+
+    def _template(self, task: Task, workspace: Workspace) -> _Attempt:
+        result = generate(
+            TemplateRequest(
+                task_type=task.type, text=task.text, files=workspace.list_files(),
+                read=workspace.read,
+            )
+        )
+        if isinstance(result, Declined):
+            return _Attempt(Outcome.DECLINED, detail=result.reason)
+        # What a model would have read and written for the same work, for the counterfactual.
+        read_chars = len(task.text) + sum(
+            len(workspace.read(p) or "") for p in named_paths(task.text, workspace.list_files())
+        )
+        wrote_chars = sum(len(e.content or "") for e in result.edits)
+        usage = Usage(
+            money.estimate_tokens("x" * read_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL),
+            money.estimate_tokens("x" * wrote_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL),
+        )
+        return _Attempt(
+            Outcome.GREEN, edits=result, cost_usd=0.0, senior_cost_usd=self._senior_cost(usage),
+        )
+
+    def _model(
+        self,
+        task: Task,
+        task_id: int,
+        attempt_id: int,
+        tier: TierSpec,
+        workspace: Workspace,
+        *,
+        feedback: str,
+        touched: Sequence[str],
+        remaining: float,
+    ) -> _Attempt:
+        model = tier.model or tier.name
+        files = workspace.list_files()
+        try:
+            context = build_context(
+                task.text, files, workspace.read, tier.context_tokens - tier.max_tokens,
+                extra_paths=[p for p in touched if p in files],
+            )
+        except ContextTooLarge as exc:
+            return _Attempt(Outcome.CONTEXT_EXCEEDED, detail=str(exc))
+        messages = self._messages(task, tier, context, feedback)
+        prompt_tokens = money.estimate_tokens("".join(m.content for m in messages))
+        worst = self.worst_case(tier, prompt_tokens)
+        if worst is None or worst > remaining:
+            reason = (
+                f"no price is known for {model}; set tiers.{tier.name}.price"
+                if worst is None
+                else f"this {tier.name} call could cost up to ${worst:.4f}, "
+                f"more than the ${max(remaining, 0):.4f} left"
+            )
+            self.ledger.record_call(
+                task_id, attempt_id,
+                CallRecord(tier.name, model, prompt_tokens, None, 0.0, 0.0, "refused", reason),
+            )
+            return _Attempt(Outcome.BUDGET, detail=reason)
+        started = time.monotonic()
+        try:
+            completion = self.models.complete(tier, messages)
+        except ModelError as exc:
+            usage = exc.usage or Usage(None, None)
+            call_cost = money.cost(self.price(tier), usage) if exc.usage else 0.0
+            self.ledger.record_call(
+                task_id, attempt_id,
+                CallRecord(
+                    tier.name, model, usage.prompt_tokens, usage.completion_tokens, call_cost,
+                    time.monotonic() - started, str(exc.kind), str(exc),
+                ),
+            )
+            return _Attempt(
+                MODEL_ERROR_OUTCOMES.get(exc.kind, Outcome.MODEL_ERROR),
+                detail=f"{exc.kind}: {exc}", cost_usd=call_cost, worst_usd=worst,
+                senior_cost_usd=self._senior_cost(usage) if exc.usage else 0.0, usage=usage,
+            )
+        call_cost = money.cost(self.price(tier), completion.usage)
+        self.ledger.record_call(
+            task_id, attempt_id,
+            CallRecord(
+                tier.name, model, completion.usage.prompt_tokens,
+                completion.usage.completion_tokens, call_cost, completion.latency_s, "ok",
+            ),
+        )
+        counted = completion.usage
+        if counted.prompt_tokens is None or counted.completion_tokens is None:
+            counted = Usage(prompt_tokens, money.estimate_tokens(completion.text))
+        attempt = _Attempt(
+            Outcome.GREEN, cost_usd=call_cost, worst_usd=worst, usage=completion.usage,
+            senior_cost_usd=self._senior_cost(counted),
+        )
+        try:
+            attempt.edits = parse_edits(completion.text, workspace.read)
+        except EditError as exc:
+            attempt.outcome = Outcome.INVALID_EDIT
+            attempt.detail = f"unusable edit: {exc}"
+            attempt.feedback = f"Your reply could not be applied: {exc}"
+        return attempt
+
+    def _messages(
+        self, task: Task, tier: TierSpec, context: Any, feedback: str
+    ) -> list[Message]:
+        system = render(
+            "system.md.j2", tier=tier.name, protected=list(self.config.paths.protected)
+        )
+        user = render(
+            "task.md.j2",
+            task_type=task.type,
+            task_fenced=context.task_fenced,
+            repo_map=context.repo_map,
+            map_truncated=context.map_truncated,
+            files=context.files,
+            feedback=bool(feedback),
+            feedback_intro="What went wrong (untrusted output of tools, fenced):",
+            feedback_fenced=_fence_feedback(feedback),
+        )
+        return [Message("system", system), Message("user", user)]
+
+    def _validate_commit_check(
+        self,
+        task: Task,
+        tier: TierSpec,
+        attempt_id: int,
+        produced: _Attempt,
+        workspace: Workspace,
+        executor: Executor,
+    ) -> _Attempt:
+        violations = check_paths(produced.edits, self.config.paths)
+        if violations:
+            text = "; ".join(f"{v.path}: {v.reason}" for v in violations)
+            produced.outcome, produced.detail = Outcome.POLICY, f"edit refused: {text}"
+            produced.feedback = f"These edits are not allowed: {text}"
+            return produced
+        errors = check_syntax(produced.edits)
+        if errors:
+            text = "; ".join(errors)
+            produced.outcome, produced.detail = Outcome.INVALID_EDIT, f"syntax: {text}"
+            produced.feedback = "The files you wrote do not parse:\n" + "\n".join(errors)
+            return produced
+        try:
+            applied = executor.apply(
+                Commit(
+                    produced.edits,
+                    message=f"{task.title}\n\nWritten by the {tier.name} tier of tierbot.",
+                    trailers={"Tierbot-Tier": tier.name, "Tierbot-Task": task.slug},
+                )
+            )
+        except WorkspaceError as exc:
+            produced.outcome, produced.detail = Outcome.INVALID_EDIT, str(exc)
+            produced.feedback = f"{exc}\n{exc.output}".strip()
+            return produced
+        produced.commit_sha = applied.commit_sha
+        check = self.forge.run_check(workspace, self.config.check)
+        self.ledger.record_check(attempt_id, check)
+        if check.passed:
+            produced.detail = _check_detail(check)
+            return produced
+        produced.outcome = Outcome.CHECK_FAILED
+        produced.detail = _check_detail(check)
+        produced.feedback = f"The check `{check.command}` failed:\n{check.excerpt}"
+        return produced
+
+
+def _check_detail(check: CheckResult) -> str:
+    if not check.command:
+        return "no check configured"
+    if check.timed_out:
+        return f"`{check.command}` timed out after {check.duration_s:.0f} s"
+    verdict = "passed" if check.passed else f"failed (exit {check.exit_code})"
+    return f"`{check.command}` {verdict} in {check.duration_s:.1f} s"
+
+
+def _fence_feedback(feedback: str) -> str:
+    from bot.core.context import fence
+
+    return fence(feedback or "(none)", "text UNTRUSTED")
+
+
+@dataclass(frozen=True)
+class PlannedTier:
+    tier: str
+    model: str
+    price: Price | None
+    prompt_tokens: int
+    max_output_tokens: int
+    worst_per_call_usd: float | None
+    max_calls: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    task_type: str
+    tiers: tuple[PlannedTier, ...]
+    budget_usd: float
+
+    @property
+    def worst_total_usd(self) -> float | None:
+        total = 0.0
+        for t in self.tiers:
+            if t.worst_per_call_usd is None:
+                return None
+            total += t.worst_per_call_usd * t.max_calls
+        return total
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "task_type": self.task_type,
+            "budget_usd": self.budget_usd,
+            "worst_total_usd": self.worst_total_usd,
+            "tiers": [asdict(t) for t in self.tiers],
+        }
+
+
+def plan(engine: Engine, task: Task, workspace: Workspace) -> Plan:
+    """What ``run`` would try, with token and cost estimates; no call, no write, no ledger row."""
+    from bot.core.escalation import LOCAL_RETRIES
+
+    ladder = route(engine.config, task.type)
+    tiers = ladder.tiers[ladder.tiers.index(ladder.start): ladder.tiers.index(ladder.ceiling) + 1]
+    estimate = engine._estimate_prompt(task, workspace)
+    rows = []
+    for name in tiers:
+        tier = engine.config.tier(name)
+        if tier.is_template:
+            result = generate(
+                TemplateRequest(task.type, task.text, workspace.list_files(), workspace.read)
+            )
+            note = (
+                f"declines: {result.reason}" if isinstance(result, Declined)
+                else "would write " + ", ".join(result.paths)
+            )
+            rows.append(PlannedTier(name, "template", Price(0, 0), 0, 0, 0.0, 1, note))
+            continue
+        prompt = min(estimate, tier.context_tokens)
+        rows.append(
+            PlannedTier(
+                name, tier.model or "", engine.price(tier), prompt, tier.max_tokens,
+                engine.worst_case(tier, prompt), ladder.attempts + LOCAL_RETRIES,
+            )
+        )
+    return Plan(task.type, tuple(rows), engine.config.budget.per_task_usd)

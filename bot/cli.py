@@ -195,6 +195,33 @@ def report(repo_path: Path, all_repos: bool, as_json: bool) -> None:
     render_table(data, Console())
 
 
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to create the sample repository (default: a new temporary directory).")
+@click.pass_context
+def demo(ctx: click.Context, directory: Path | None) -> None:
+    """Create a sample repository and run a tests task in it on the free template tier."""
+    import tempfile
+
+    from bot.demo import TASK, create_sample_repo
+
+    root = directory or Path(tempfile.mkdtemp(prefix="tierbot-demo-"))
+    if root.exists() and any(root.iterdir()):
+        _fail(f"--dir {root} is not empty")
+    create_sample_repo(root)
+    click.echo(f"sample repository: {root}", err=True)
+    click.echo(f'$ tierbot run "{TASK}" --type tests', err=True)
+    try:
+        ctx.invoke(run, text=TASK, task_type="tests", repo_path=root)
+    except SystemExit as exc:
+        if exc.code:
+            raise
+    click.echo(f"$ git -C {root} log --stat -1 tierbot/add-skeleton-tests-for-shop-cart-py",
+               err=True)
+    click.echo("$ tierbot report", err=True)
+    ctx.invoke(report, repo_path=root)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="tierbot")

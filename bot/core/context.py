@@ -69,8 +69,7 @@ def named_paths(text: str, files: Sequence[str]) -> list[str]:
     known = set(files)
     found: list[str] = []
     for token in PATH_TOKEN.findall(strip_html_comments(text)):
-        path = token.strip("`'\".,:;")
-        path = path.removeprefix("./")
+        path = token.strip("`'\"").rstrip(".,:;").removeprefix("./")
         if path in known and path not in found:
             found.append(path)
     return found

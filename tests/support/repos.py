@@ -1,0 +1,66 @@
+"""Temporary real git repositories for tests (git is never mocked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+IDENTITY = ["-c", "user.name=Test User", "-c", "user.email=test@example.com"]
+PYTEST_CHECK = f"{sys.executable} -m pytest -q -p no:cacheprovider"
+
+
+def git(repo: Path, *args: str) -> str:
+    out = subprocess.run(
+        ["git", *IDENTITY, *args], cwd=repo, check=True, capture_output=True, text=True
+    )
+    return out.stdout
+
+
+def make_repo(root: Path, files: Mapping[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    write(root, files)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+def write(root: Path, files: Mapping[str, str]) -> None:
+    for path, text in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+def tier_config(server_url: str, *, check: str = PYTEST_CHECK, extra: str = "") -> str:
+    """A repo config whose model tiers all point at the scripted model server."""
+    return f"""\
+tiers:
+  intern:
+    model: openai/intern-model
+    api_base: {server_url}
+    max_tokens: 2000
+    context_tokens: 16000
+    timeout: 10
+  junior:
+    model: openai/junior-model
+    api_base: {server_url}
+    api_key_env: null
+    max_tokens: 2000
+    context_tokens: 16000
+    timeout: 10
+    price: {{input_per_mtok: 0.15, output_per_mtok: 0.6}}
+  senior:
+    model: openai/senior-model
+    api_base: {server_url}
+    api_key_env: null
+    max_tokens: 4000
+    context_tokens: 32000
+    timeout: 10
+    price: {{input_per_mtok: 3.0, output_per_mtok: 15.0}}
+check:
+  command: "{check}"
+  timeout: 120
+{extra}"""

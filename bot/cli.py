@@ -176,17 +176,21 @@ def report(repo_path: Path, all_repos: bool, as_json: bool) -> None:
     """Where the money went: spend by task type and tier, green rates, escalations."""
     from bot.adapters.git import GitError, LocalRepo
     from bot.adapters.ledger import SqlLedger
+    from bot.config import ConfigError, load_repo_config
     from bot.report import build_report, render_table, report_to_json
     from bot.settings import Settings
 
     settings = Settings.from_env(os.environ)
     try:
         repo = LocalRepo.open(repo_path)
-    except GitError as exc:
+        config = load_repo_config(repo.root)
+    except (GitError, ConfigError) as exc:
         _fail(str(exc))
         return
     ledger = SqlLedger(settings.ledger_url(repo.git_dir))
-    data = build_report(ledger, repo=None if all_repos else str(repo.root))
+    data = build_report(
+        ledger, repo=None if all_repos else str(repo.root), ladder=config.ladder
+    )
     if as_json:
         click.echo(json.dumps(report_to_json(data), indent=2))
         return

@@ -409,7 +409,7 @@ class Engine:
     ) -> _Attempt:
         violations = check_paths(produced.edits, self.config.paths)
         if violations:
-            text = "; ".join(f"{v.path}: {v.reason}" for v in violations)
+            text = "; ".join(v.reason for v in violations)
             produced.outcome, produced.detail = Outcome.POLICY, f"edit refused: {text}"
             produced.feedback = f"These edits are not allowed: {text}"
             return produced

@@ -102,7 +102,7 @@ class Ledger(Protocol):
     ) -> None: ...
 
     def spent_since(self, repo: str, since: datetime) -> float:
-        """Known spend plus worst-case estimates of calls with unknown cost, since ``since``."""
+        """Known spend of calls made for ``repo`` since ``since`` (unknown costs add nothing)."""
         ...
 
 

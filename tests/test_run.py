@@ -102,12 +102,12 @@ def test_decline_then_bad_syntax_twice_then_junior(tmp_path, server, capsys):
     assert result["attempts"][1]["cost_usd"] == 0  # the intern runs on loopback: free
 
     data = report(capsys, repo)
-    assert data["total_cost_usd"] == pytest.approx(expected)
-    assert data["senior_cost_usd"] > data["total_cost_usd"]
-    assert "senior" in data["assumption"]
+    assert data["total"]["usd"] == pytest.approx(expected)
+    assert data["counterfactual"]["usd"] > data["total"]["usd"]
+    assert "senior" in data["counterfactual"]["assumption"]
     spend = {(row["task_type"], row["tier"]): row for row in data["spend"]}
     assert spend[("boilerplate", "intern")]["calls"] == 2
-    assert spend[("boilerplate", "junior")]["cost_usd"] == pytest.approx(expected)
+    assert spend[("boilerplate", "junior")]["cost"]["usd"] == pytest.approx(expected)
 
 
 def test_check_failure_retried_with_log_then_escalated(tmp_path, server, capsys):
@@ -169,7 +169,7 @@ def test_model_server_down_is_recorded_and_ends_clearly(tmp_path, capsys):
     ]
     assert "unavailable" in result["attempts"][1]["detail"]
     data = report(capsys, repo)
-    rates = {row["tier"]: row for row in data["green_rate"]}
+    rates = {row["tier"]: row for row in data["green_rates"]}
     assert rates["intern"]["attempts"] == 1 and rates["intern"]["green"] == 0
 
 

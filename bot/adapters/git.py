@@ -171,7 +171,8 @@ class GitWorkspace:
 
     def read(self, path: str) -> str | None:
         try:
-            return self._inside(path).read_text("utf-8")
+            with self._inside(path).open(encoding="utf-8", newline="") as handle:
+                return handle.read()
         except (OSError, UnicodeDecodeError, GitError):
             return None
 
@@ -183,7 +184,7 @@ class GitWorkspace:
                     self._repo.git.rm("--quiet", "--", edit.path)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(edit.content, "utf-8")
+            target.write_text(edit.content, "utf-8", newline="")
             self._repo.git.add("--", edit.path)
 
     def commit(self, message: str, trailers: Mapping[str, str]) -> str:

@@ -1,0 +1,407 @@
+"""The Models port over litellm: the only place litellm is imported, lazily, inside ``complete``.
+
+litellm costs seconds to import, so nothing here imports it at module level: the pre-commit
+path and the web process load this module for free and never pay for litellm unless a model
+tier is actually called.
+
+Everything reaches litellm per call (model, api_base, key, timeout, ``num_retries=0``): this
+adapter never writes ``os.environ`` and never sets litellm's module globals, because the same
+process may serve several tiers and repositories at once. Retries are done here instead, by
+the error table below, so that escalation sees one ``ModelError`` with a ``kind`` it can act on.
+
+Error table (what litellm raises -> what this adapter does -> the ``ModelErrorKind``):
+
+- ``Timeout`` -> one retry -> TIMEOUT.
+- ``RateLimitError`` / HTTP 429 -> sleep ``retry-after-ms`` or ``retry-after`` (seconds or an
+  HTTP date; capped at ``max_retry_after``), else 1, 2, 4 s; up to ``max_rate_limit_retries``
+  retries -> RATE_LIMITED, with the server's ``retry_after`` when it sent one.
+- ``AuthenticationError``, ``PermissionDeniedError``, any 401/403 (litellm raises a bare
+  ``APIError`` for an OpenAI-compatible 403) -> no retry -> AUTH, naming the tier and the
+  variable, never the key. A configured but unset variable -> AUTH before any request.
+- ``ContextWindowExceededError``, or a 400 whose code is ``context_length_exceeded`` (litellm
+  only recognises the error by its message text) -> no retry -> CONTEXT_WINDOW.
+- a 2xx that is not a usable completion: non-JSON body, no ``choices``, no text (litellm raises
+  the first two as ``InternalServerError``) -> no retry -> BAD_RESPONSE.
+- ``NotFoundError`` (404: the server does not serve this model) -> no retry -> UNAVAILABLE.
+- ``APIConnectionError``, ``ServiceUnavailableError``, ``InternalServerError``,
+  ``BadGatewayError``, other 5xx -> one retry after 1 s -> UNAVAILABLE.
+- other 4xx (``BadRequestError``, ``UnprocessableEntityError``) -> no retry -> BAD_RESPONSE.
+
+Timeouts and unreachable servers share the one retry. Exceptions that are not provider errors
+(programming errors) propagate unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import TierSpec
+from bot.core.types import Completion, Message, Usage
+from bot.ports import ModelError, ModelErrorKind
+
+# Sent when a tier has no key configured: litellm's OpenAI-compatible clients refuse to send a
+# request without one, and local servers (Ollama, llama.cpp) ignore it.
+PLACEHOLDER_API_KEY = "tierbot-no-key"
+
+_TRANSIENT_RETRIES = 1  # one retry for a timeout or an unreachable server, shared
+_TRANSIENT_BACKOFF_S = 1.0
+_DETAIL_CHARS = 300
+
+# litellm prefixes provider messages with its own class names, sometimes twice:
+# "litellm.RateLimitError: RateLimitError: OpenAIException - slow down".
+_LITELLM_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*|\w+Error:\s*|\w+Exception\s*-\s*)+")
+# Key-shaped strings a provider may echo back ("Incorrect API key provided: sk-proj-***abcd").
+_KEY_SHAPED = re.compile(r"\b(?:sk|pk|rk|key|gsk|xai)-[A-Za-z0-9_\-*.]{4,}|Bearer\s+\S+", re.I)
+# What litellm says when a 200 response is not a usable completion (it raises these as an
+# InternalServerError, which would otherwise look like a server outage).
+_BAD_RESPONSE_TEXT = re.compile(
+    r"no 'choices'|Empty or invalid response|Error in response object format|"
+    r"Invalid response object|Received response - <APIResponse \[2\d\d",
+    re.I,
+)
+_CONTEXT_TEXT = re.compile(r"context_length_exceeded|maximum context length|context window", re.I)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    kind: ModelErrorKind
+    message: str
+    retry: str  # "none" | "transient" | "rate"
+    retry_after: float | None = None
+
+
+class LiteLLMModels:
+    """Call a tier's model through litellm; raise ``ModelError`` by the table in the module doc."""
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str],
+        sleep: Callable[[float], None] = time.sleep,
+        max_rate_limit_retries: int = 3,
+        max_retry_after: float = 60.0,
+    ) -> None:
+        self._env = env
+        self._sleep = sleep
+        self._max_rate_limit_retries = max_rate_limit_retries
+        self._max_retry_after = max_retry_after
+
+    def complete(self, tier: TierSpec, messages: Sequence[Message]) -> Completion:
+        if tier.is_template or not tier.model:
+            raise ValueError(f"tier {tier.name!r} is not a model tier")
+        api_key = self._api_key(tier)
+
+        import litellm
+
+        payload = [{"role": m.role, "content": m.content} for m in messages]
+        rate_limited = 0
+        transient = 0
+        while True:
+            raw: dict[str, Any] = {}
+            started = time.monotonic()
+            try:
+                response = litellm.completion(
+                    model=tier.model,
+                    messages=payload,
+                    api_base=tier.api_base,
+                    api_key=api_key,
+                    max_tokens=tier.max_tokens,
+                    timeout=tier.timeout,
+                    num_retries=0,
+                    # A per-call hook, not a global callback: litellm hands it the call details,
+                    # which after the call include the provider's response as parsed JSON.
+                    logger_fn=_capture_original_response(raw),
+                )
+            except Exception as exc:
+                failure = _classify(exc, tier, litellm, api_key)
+                if failure is None:
+                    raise
+                if failure.retry == "transient" and transient < _TRANSIENT_RETRIES:
+                    transient += 1
+                    if failure.kind is ModelErrorKind.UNAVAILABLE:
+                        self._sleep(_TRANSIENT_BACKOFF_S)
+                    continue
+                if failure.retry == "rate" and rate_limited < self._max_rate_limit_retries:
+                    self._sleep(self._rate_limit_delay(failure.retry_after, rate_limited))
+                    rate_limited += 1
+                    continue
+                raise ModelError(
+                    failure.kind, failure.message, retry_after=failure.retry_after
+                ) from None
+            latency = time.monotonic() - started
+            return _completion(response, raw.get("original_response"), tier, latency)
+
+    def _api_key(self, tier: TierSpec) -> str:
+        if tier.api_key_env:
+            key = self._env.get(tier.api_key_env, "")
+            if not key.strip():
+                raise ModelError(
+                    ModelErrorKind.AUTH,
+                    f"tier {tier.name!r} ({tier.model}) needs an API key: "
+                    f"set {tier.api_key_env} in the environment",
+                )
+            return key
+        # No key configured. Passing a placeholder (rather than None) also keeps litellm from
+        # falling back to a provider key it finds in os.environ on its own: the env snapshot
+        # given to this adapter is the only place keys come from.
+        return PLACEHOLDER_API_KEY
+
+    def _rate_limit_delay(self, retry_after: float | None, retries_done: int) -> float:
+        delay = retry_after if retry_after is not None else float(2**retries_done)
+        return max(0.0, min(delay, self._max_retry_after))
+
+
+def _capture_original_response(into: dict[str, Any]) -> Callable[[Mapping[str, Any]], None]:
+    def logger_fn(details: Mapping[str, Any]) -> None:
+        # Called before the request (no response yet) and after it. Only the response is kept:
+        # the details also hold the API key, which must go nowhere.
+        original = details.get("original_response")
+        if original is not None:
+            into["original_response"] = original
+
+    return logger_fn
+
+
+def _completion(response: Any, original: Any, tier: TierSpec, latency: float) -> Completion:
+    usage = _usage(response, original)
+    choices = getattr(response, "choices", None) or []
+    if not choices:
+        raise ModelError(
+            ModelErrorKind.BAD_RESPONSE,
+            f"tier {tier.name!r} ({tier.model}): the response has no choices",
+            usage=usage,
+        )
+    message = getattr(choices[0], "message", None)
+    text = getattr(message, "content", None)
+    if not isinstance(text, str) or not text.strip():
+        raise ModelError(
+            ModelErrorKind.BAD_RESPONSE,
+            f"tier {tier.name!r} ({tier.model}): the response has no text content",
+            usage=usage,
+        )
+    # A reply cut off at max_tokens (finish_reason "length") is returned as it is: Completion
+    # has no field for it, and the edit parser rejects an incomplete edit on its own.
+    assert tier.model is not None
+    return Completion(text=text, usage=usage, latency_s=latency, model=tier.model)
+
+
+def _usage(response: Any, original: Any) -> Usage:
+    """The provider's token counts, or ``Usage(None, None)`` when it sent none.
+
+    What litellm 1.110 does when a response has no usage (found by reading its source and
+    checked against the scripted server):
+
+    - OpenAI-compatible providers (``openai/...``, and others on the same path): ``completion``
+      starts from ``ModelResponse()`` with ``usage = litellm.Usage()``, all zeros, and only
+      replaces it when the JSON has a ``usage`` block. So a missing block reads as 0 and 0,
+      not as an estimate, and ``_hidden_params`` says nothing about it.
+    - ``ollama_chat/...``: when Ollama omits ``prompt_eval_count``/``eval_count`` litellm fills
+      them in with its own ``token_counter`` estimate, indistinguishable from real counts in the
+      returned object.
+
+    So the provider's own body is read first (captured through the per-call ``logger_fn``):
+    an OpenAI-shaped body gives its ``usage`` block or nothing, an Ollama body its
+    ``prompt_eval_count``/``eval_count`` or nothing, count by count. For other shapes, or when
+    the body is not available, litellm's parsed numbers are used, and 0 prompt tokens with 0
+    completion tokens is taken as "not reported": no provider counts a non-empty prompt as 0.
+    """
+    body = _json_body(original)
+    if body is not None and "choices" in body:  # OpenAI-compatible
+        block = body.get("usage")
+        if not isinstance(block, Mapping):
+            return Usage(None, None)
+        return Usage(_count(block.get("prompt_tokens")), _count(block.get("completion_tokens")))
+    if body is not None and "message" in body and "done" in body:  # Ollama /api/chat
+        return Usage(_count(body.get("prompt_eval_count")), _count(body.get("eval_count")))
+    parsed = getattr(response, "usage", None)
+    prompt = _count(getattr(parsed, "prompt_tokens", None))
+    completion = _count(getattr(parsed, "completion_tokens", None))
+    if not prompt and not completion:
+        return Usage(None, None)
+    return Usage(prompt, completion)
+
+
+def _json_body(original: Any) -> Mapping[str, Any] | None:
+    body = original
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None
+    return body if isinstance(body, Mapping) else None
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _classify(exc: Exception, tier: TierSpec, litellm: Any, api_key: str) -> _Failure | None:
+    """Map a litellm exception to the error table; ``None`` for errors that are not the model's."""
+    import openai  # a litellm dependency; its exceptions are the bases of litellm's
+
+    if not isinstance(exc, openai.OpenAIError):
+        return None
+    status = _status(exc)
+    detail = _detail(exc, api_key)
+    where = f"tier {tier.name!r} ({tier.model})"
+    server = tier.api_base or "the provider's default endpoint"
+
+    if isinstance(exc, litellm.Timeout):
+        return _Failure(
+            ModelErrorKind.TIMEOUT,
+            f"{where}: no answer from {server} within {tier.timeout:g} s (tried twice)",
+            "transient",
+        )
+    if isinstance(exc, litellm.RateLimitError) or status == 429:
+        retry_after = _retry_after(exc)
+        return _Failure(
+            ModelErrorKind.RATE_LIMITED,
+            f"{where}: rate limited by {server}: {detail}",
+            "rate",
+            retry_after=retry_after,
+        )
+    refused = litellm.AuthenticationError | litellm.PermissionDeniedError
+    if isinstance(exc, refused) or status in (401, 403):
+        return _Failure(ModelErrorKind.AUTH, _auth_message(tier, status, detail), "none")
+    if isinstance(exc, litellm.ContextWindowExceededError) or (
+        isinstance(exc, openai.BadRequestError) and _is_context_error(exc, detail)
+    ):
+        return _Failure(
+            ModelErrorKind.CONTEXT_WINDOW,
+            f"{where}: the prompt does not fit the model's context window: {detail}",
+            "none",
+        )
+    if _is_bad_response(exc, openai, detail):
+        return _Failure(
+            ModelErrorKind.BAD_RESPONSE,
+            f"{where}: {server} answered with something that is not a chat completion: {detail}",
+            "none",
+        )
+    if isinstance(exc, litellm.NotFoundError) or status == 404:
+        return _Failure(
+            ModelErrorKind.UNAVAILABLE,
+            f"{where}: model server at {server} does not serve this model (404): {detail}",
+            "none",
+        )
+    if (
+        isinstance(
+            exc,
+            litellm.APIConnectionError
+            | litellm.ServiceUnavailableError
+            | litellm.InternalServerError
+            | litellm.BadGatewayError
+            | openai.APIConnectionError,
+        )
+        or _in_chain(exc, openai.APIConnectionError)
+        or (status is not None and status >= 500)
+    ):
+        return _Failure(
+            ModelErrorKind.UNAVAILABLE,
+            f"{where}: model server at {server} unreachable or failing (tried twice): {detail}",
+            "transient",
+        )
+    if status is not None and 400 <= status < 500:
+        return _Failure(
+            ModelErrorKind.BAD_RESPONSE,
+            f"{where}: {server} rejected the request (HTTP {status}): {detail}",
+            "none",
+        )
+    return _Failure(
+        ModelErrorKind.UNAVAILABLE,
+        f"{where}: model call to {server} failed: {detail}",
+        "none",
+    )
+
+
+def _auth_message(tier: TierSpec, status: int | None, detail: str) -> str:
+    code = f"HTTP {status}" if status else "auth error"
+    head = f"tier {tier.name!r} ({tier.model}): the provider refused the credentials ({code}: "
+    if tier.api_key_env:
+        return f"{head}{detail}); check that {tier.api_key_env} holds a valid key for this model"
+    return (
+        f"{head}{detail}); tier {tier.name!r} has no api_key_env: set "
+        f"tiers.{tier.name}.api_key_env to the NAME of the variable holding the key"
+    )
+
+
+def _status(exc: Exception) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _detail(exc: Exception, api_key: str) -> str:
+    text = getattr(exc, "message", None)
+    if not isinstance(text, str) or not text:
+        text = str(exc)
+    text = _LITELLM_PREFIX.sub("", text.strip()).strip()
+    return _scrub(text, api_key)[:_DETAIL_CHARS] or type(exc).__name__
+
+
+def _scrub(text: str, api_key: str) -> str:
+    if api_key and api_key != PLACEHOLDER_API_KEY:
+        text = text.replace(api_key, "***")
+    return _KEY_SHAPED.sub("***", text)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _in_chain(exc: BaseException, kinds: type | tuple[type, ...]) -> bool:
+    return any(isinstance(e, kinds) for e in _chain(exc))
+
+
+def _is_context_error(exc: Exception, detail: str) -> bool:
+    code = getattr(exc, "code", None)
+    body = getattr(exc, "body", None)
+    if isinstance(body, Mapping):
+        code = code or body.get("code")
+    return code == "context_length_exceeded" or bool(_CONTEXT_TEXT.search(detail))
+
+
+def _is_bad_response(exc: Exception, openai: Any, detail: str) -> bool:
+    if _in_chain(exc, (json.JSONDecodeError, openai.APIResponseValidationError)):
+        return True
+    return any(_BAD_RESPONSE_TEXT.search(str(e)) for e in _chain(exc))
+
+
+def _retry_after(exc: Exception) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    headers = getattr(exc, "litellm_response_headers", None)
+    if headers is None:
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+    if headers is None or not hasattr(headers, "get"):
+        return None
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime  # ~10 ms to import; only needed here
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

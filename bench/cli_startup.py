@@ -29,7 +29,7 @@ def main() -> int:
         "tierbot run --help": [tierbot, "run", "--help"],
     }
     samples: dict[str, list[float]] = {name: [] for name in commands}
-    for name, cmd in commands.items():
+    for cmd in commands.values():
         timed(cmd)  # warm the page cache and .pyc files
     for _ in range(rounds):
         for name, cmd in commands.items():
@@ -40,11 +40,17 @@ def main() -> int:
         median = statistics.median(values)
         print(f"{name:<22}{median * 1000:>10.1f}{median / base:>8.2f}x")
     probe = subprocess.run(
-        [sys.executable, "-c",
-         "import sys; from bot.cli import main; main(['--help']); "
-         "print('litellm' in sys.modules, 'sqlalchemy' in sys.modules, 'git' in sys.modules,"
-         " file=sys.stderr)"],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bot.cli import main; main(['--help']); "
+            "print('litellm' in sys.modules, 'sqlalchemy' in sys.modules, 'git' in sys.modules,"
+            " file=sys.stderr)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     print(f"loaded by --help: litellm, sqlalchemy, git = {probe.stderr.strip()}")
     return 0

@@ -43,8 +43,9 @@ def bare(repo: Path, n: int) -> float:
     start = time.perf_counter()
     branch = f"bare/{n}"
     path = repo / ".git" / "bare-wt" / str(n)
-    subprocess.run(["git", "worktree", "add", "-q", "-b", branch, str(path), "HEAD"],
-                   cwd=repo, check=True)
+    subprocess.run(
+        ["git", "worktree", "add", "-q", "-b", branch, str(path), "HEAD"], cwd=repo, check=True
+    )
     (path / "calc.py").write_text(CONTENT)
     subprocess.run(["git", "add", "calc.py"], cwd=path, check=True)
     subprocess.run(["git", *IDENTITY, "commit", "-q", "-m", "mul"], cwd=path, check=True)
@@ -58,8 +59,9 @@ def tierbot(repo: LocalRepo, engine: Engine, n: int) -> float:
     task = make_task(f"Add mul to calc.py ({n})", "feature")
     branch = repo.unique_branch(task.slug)
     workspace = repo.add_worktree(branch)
-    result = engine.run(task, workspace, Executor(forge=engine.forge, workspace=workspace,
-                                                  dry_run=False))
+    result = engine.run(
+        task, workspace, Executor(forge=engine.forge, workspace=workspace, dry_run=False)
+    )
     elapsed = time.perf_counter() - start
     repo.remove_worktree(workspace)
     assert result.status == "done", result
@@ -74,16 +76,21 @@ def main() -> int:
     import_s = time.perf_counter() - started
     with ScriptedModelServer() as server, tempfile.TemporaryDirectory() as tmp:
         server.script("junior-model", [reply(EDIT)])
-        root = make_repo(Path(tmp) / "repo", {
-            "calc.py": "def add(a, b):\n    return a + b\n",
-            ".github/tierbot.yml": tier_config(server.url, check="true"),
-        })
+        root = make_repo(
+            Path(tmp) / "repo",
+            {
+                "calc.py": "def add(a, b):\n    return a + b\n",
+                ".github/tierbot.yml": tier_config(server.url, check="true"),
+            },
+        )
         repo = LocalRepo.open(root)
         engine = Engine(
-            config=load_repo_config(root), models=LiteLLMModels(env=dict(os.environ)),
+            config=load_repo_config(root),
+            models=LiteLLMModels(env=dict(os.environ)),
             ledger=SqlLedger(f"sqlite:///{tmp}/ledger.sqlite3"),
             forge=LocalForge(env=dict(os.environ), echo=lambda _l: None),
-            prices=load_price_table(), repo=str(root),
+            prices=load_price_table(),
+            repo=str(root),
         )
         bare(root, 0)
         tierbot(repo, engine, 0)  # warm: first HTTP connection, tables, templates
@@ -96,8 +103,10 @@ def main() -> int:
     print(f"bare git worktree add + commit : {mb * 1000:8.1f} ms (median)")
     print(f"tierbot run, instant model     : {mt * 1000:8.1f} ms (median)")
     print(f"overhead above bare git        : {(mt - mb) * 1000:8.1f} ms   ratio {mt / mb:.2f}x")
-    print(f"one-time `import litellm`      : {import_s * 1000:8.1f} ms (paid once per process,"
-          " only when a model tier is called)")
+    print(
+        f"one-time `import litellm`      : {import_s * 1000:8.1f} ms (paid once per process,"
+        " only when a model tier is called)"
+    )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The ``tierbot`` command line. Heavy modules are imported inside commands, so --help is instant."""
+"""The ``tierbot`` command line. Heavy modules load inside commands, so --help is instant."""
 
 from __future__ import annotations
 
@@ -32,12 +32,24 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("text", required=False)
-@click.option("--issue-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Read the task text from a file (e.g. an issue body in Markdown).")
-@click.option("--type", "task_type", help="Task type (stub, tests, config, docs, feature, ...); "
-              "guessed from the text when omitted.")
-@click.option("--repo", "repo_path", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True, help="Any directory inside the repository.")
+@click.option(
+    "--issue-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the task text from a file (e.g. an issue body in Markdown).",
+)
+@click.option(
+    "--type",
+    "task_type",
+    help="Task type (stub, tests, config, docs, feature, ...); guessed from the text when omitted.",
+)
+@click.option(
+    "--repo",
+    "repo_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Any directory inside the repository.",
+)
 @click.option("--base", default="HEAD", show_default=True, help="Commit to branch from.")
 @click.option("--dry-run", is_flag=True, help="Plan and estimate cost; no model call, no commit.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
@@ -151,7 +163,8 @@ def _dry_run(repo: Any, config: Any, settings: Any, task: Any, as_json: bool) ->
     for t in result.tiers:
         price = (
             f"${t.price.input_per_mtok:g}/${t.price.output_per_mtok:g} per 1M in/out"
-            if t.price else "price unknown"
+            if t.price
+            else "price unknown"
         )
         worst = f"${t.worst_per_call_usd:.4f}" if t.worst_per_call_usd is not None else "unknown"
         if t.model == "template":
@@ -168,8 +181,13 @@ def _dry_run(repo: Any, config: Any, settings: Any, task: Any, as_json: bool) ->
 
 
 @cli.command()
-@click.option("--repo", "repo_path", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True)
+@click.option(
+    "--repo",
+    "repo_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+)
 @click.option("--all-repos", is_flag=True, help="Every repository in the ledger database.")
 @click.option("--json", "as_json", is_flag=True)
 def report(repo_path: Path, all_repos: bool, as_json: bool) -> None:
@@ -188,9 +206,7 @@ def report(repo_path: Path, all_repos: bool, as_json: bool) -> None:
         _fail(str(exc))
         return
     ledger = SqlLedger(settings.ledger_url(repo.git_dir))
-    data = build_report(
-        ledger, repo=None if all_repos else str(repo.root), ladder=config.ladder
-    )
+    data = build_report(ledger, repo=None if all_repos else str(repo.root), ladder=config.ladder)
     if as_json:
         click.echo(json.dumps(report_to_json(data), indent=2))
         return
@@ -200,8 +216,12 @@ def report(repo_path: Path, all_repos: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to create the sample repository (default: a new temporary directory).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to create the sample repository (default: a new temporary directory).",
+)
 @click.pass_context
 def demo(ctx: click.Context, directory: Path | None) -> None:
     """Create a sample repository and run a tests task in it on the free template tier."""
@@ -220,8 +240,9 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     except SystemExit as exc:
         if exc.code:
             raise
-    click.echo(f"$ git -C {root} log --stat -1 tierbot/add-skeleton-tests-for-shop-cart-py",
-               err=True)
+    click.echo(
+        f"$ git -C {root} log --stat -1 tierbot/add-skeleton-tests-for-shop-cart-py", err=True
+    )
     click.echo("$ tierbot report", err=True)
     ctx.invoke(report, repo_path=root)
 

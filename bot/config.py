@@ -105,7 +105,9 @@ class RepoConfig:
             return self.task_types[name]
         except KeyError:
             raise ConfigError(
-                "--type", "task type", f"unknown task type {name!r}",
+                "--type",
+                "task type",
+                f"unknown task type {name!r}",
                 ", ".join(sorted(self.task_types)),
             ) from None
 
@@ -115,7 +117,7 @@ def _load_yaml(text: str, file: str) -> Any:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "document"
@@ -150,9 +152,7 @@ class _Reader:
             raise ConfigError(file, prefix or "<top>", f"expected a mapping, got {_kind(data)}")
         for key in data:
             if key not in allowed_keys:
-                raise ConfigError(
-                    file, self.key(str(key)), "unknown key", ", ".join(allowed_keys)
-                )
+                raise ConfigError(file, self.key(str(key)), "unknown key", ", ".join(allowed_keys))
         self.data = data
 
     def key(self, name: str) -> str:
@@ -218,7 +218,14 @@ def _kind(value: Any) -> str:
 
 TOP_KEYS = ("ladder", "tiers", "task_types", "check", "paths", "budget")
 TIER_KEYS = (
-    "kind", "model", "api_base", "api_key_env", "max_tokens", "context_tokens", "timeout", "price",
+    "kind",
+    "model",
+    "api_base",
+    "api_key_env",
+    "max_tokens",
+    "context_tokens",
+    "timeout",
+    "price",
 )
 TYPE_KEYS = ("label", "start", "ceiling", "output", "attempts")
 
@@ -241,9 +248,7 @@ def validate(data: Any, file: str) -> RepoConfig:
         tiers[str(name)] = _tier(file, str(name), raw)
     for name in tiers:
         if name not in ladder:
-            raise ConfigError(
-                file, f"tiers.{name}", "tier is not on the ladder", ", ".join(ladder)
-            )
+            raise ConfigError(file, f"tiers.{name}", "tier is not on the ladder", ", ".join(ladder))
 
     types_raw = top.get("task_types", lambda v: isinstance(v, Mapping), "a mapping", {})
     task_types: dict[str, TaskTypeSpec] = {}
@@ -253,7 +258,9 @@ def validate(data: Any, file: str) -> RepoConfig:
 
     check_r = _Reader(file, "check", data.get("check", {}), ("command", "timeout"))
     paths_r = _Reader(
-        file, "paths", data.get("paths", {}),
+        file,
+        "paths",
+        data.get("paths", {}),
         ("allowed", "protected", "max_files", "max_file_bytes"),
     )
     budget_r = _Reader(file, "budget", data.get("budget", {}), ("per_task_usd", "per_day_usd"))
@@ -288,7 +295,8 @@ def _tier(file: str, name: str, raw: Any) -> TierSpec:
     key_env = r.str_or_none("api_key_env")
     if key_env is not None and not key_env.replace("_", "").isalnum():
         raise ConfigError(
-            file, r.key("api_key_env"),
+            file,
+            r.key("api_key_env"),
             "must be the NAME of an environment variable holding the key, never the key itself",
         )
     price = None
@@ -317,8 +325,10 @@ def _task_type(file: str, name: str, raw: Any, ladder: tuple[str, ...]) -> TaskT
     ceiling = r.one_of("ceiling", ladder, ladder[-1])
     if ladder.index(ceiling) < ladder.index(start):
         raise ConfigError(
-            file, r.key("ceiling"), f"ceiling {ceiling!r} is below start {start!r}",
-            ", ".join(ladder[ladder.index(start):]),
+            file,
+            r.key("ceiling"),
+            f"ceiling {ceiling!r} is below start {start!r}",
+            ", ".join(ladder[ladder.index(start) :]),
         )
     label = r.str_or_none("label") or f"tierbot:{name}"
     return TaskTypeSpec(

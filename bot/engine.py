@@ -99,9 +99,7 @@ class RunResult:
 
     def status_line(self) -> str:
         cost = f"${self.cost_usd:.4f}" + (" + unknown" if self.cost_unknown else "")
-        senior = (
-            f"${self.senior_cost_usd:.4f}" if self.senior_cost_usd is not None else "unknown"
-        )
+        senior = f"${self.senior_cost_usd:.4f}" if self.senior_cost_usd is not None else "unknown"
         where = f" on {self.branch}" if self.branch and self.status is Status.DONE else ""
         return (
             f"{self.status}{where}: {self.reason}; cost {cost} "
@@ -190,12 +188,22 @@ class Engine:
             self.progress(f"[{number}] {step.tier}: {step.reason}")
             attempt_id = self.ledger.start_attempt(task_id, number=number, tier=step.tier)
             result = self._attempt(
-                task, task_id, attempt_id, self.config.tier(step.tier), workspace, executor,
-                feedback=feedback, touched=touched, remaining=remaining,
+                task,
+                task_id,
+                attempt_id,
+                self.config.tier(step.tier),
+                workspace,
+                executor,
+                feedback=feedback,
+                touched=touched,
+                remaining=remaining,
             )
             self.ledger.finish_attempt(
-                attempt_id, outcome=result.outcome, detail=result.detail,
-                commit_sha=result.commit_sha, senior_cost_usd=result.senior_cost_usd,
+                attempt_id,
+                outcome=result.outcome,
+                detail=result.detail,
+                commit_sha=result.commit_sha,
+                senior_cost_usd=result.senior_cost_usd,
             )
             if result.cost_usd is None:
                 unknown = True
@@ -204,22 +212,28 @@ class Engine:
                 spent += result.cost_usd
             if senior_total is not None:
                 senior_total = (
-                    None if result.senior_cost_usd is None
+                    None
+                    if result.senior_cost_usd is None
                     else senior_total + result.senior_cost_usd
                 )
             touched.extend(p for p in result.edits.paths if p not in touched)
-            history.append(
-                AttemptRecord(step.tier, result.outcome, result.cost_usd, result.detail)
-            )
+            history.append(AttemptRecord(step.tier, result.outcome, result.cost_usd, result.detail))
             summaries.append(
                 AttemptSummary(
-                    number, step.tier, str(result.outcome), result.detail, result.cost_usd,
-                    result.usage.prompt_tokens, result.usage.completion_tokens,
+                    number,
+                    step.tier,
+                    str(result.outcome),
+                    result.detail,
+                    result.cost_usd,
+                    result.usage.prompt_tokens,
+                    result.usage.completion_tokens,
                     result.commit_sha,
                 )
             )
-            self.progress(f"[{number}] {step.tier}: {result.outcome}"
-                          + (f" - {result.detail}" if result.detail else ""))
+            self.progress(
+                f"[{number}] {step.tier}: {result.outcome}"
+                + (f" - {result.detail}" if result.detail else "")
+            )
             outcome = result.outcome
             if result.feedback:
                 feedback = result.feedback
@@ -227,12 +241,21 @@ class Engine:
         known = sum(a.cost_usd or 0.0 for a in summaries)
         branch = workspace.branch if any(a.commit_sha for a in summaries) else None
         self.ledger.finish_task(
-            task_id, status=status, reason=step.reason, branch=branch,
-            cost_usd=None if unknown else known, senior_cost_usd=senior_total,
+            task_id,
+            status=status,
+            reason=step.reason,
+            branch=branch,
+            cost_usd=None if unknown else known,
+            senior_cost_usd=senior_total,
         )
         return RunResult(
-            status=status, reason=step.reason, task_id=task_id, branch=branch,
-            cost_usd=known, cost_unknown=unknown, senior_cost_usd=senior_total,
+            status=status,
+            reason=step.reason,
+            task_id=task_id,
+            branch=branch,
+            cost_usd=known,
+            cost_unknown=unknown,
+            senior_cost_usd=senior_total,
             attempts=tuple(summaries),
         )
 
@@ -273,8 +296,14 @@ class Engine:
             produced = self._template(task, workspace)
         else:
             produced = self._model(
-                task, task_id, attempt_id, tier, workspace,
-                feedback=feedback, touched=touched, remaining=remaining,
+                task,
+                task_id,
+                attempt_id,
+                tier,
+                workspace,
+                feedback=feedback,
+                touched=touched,
+                remaining=remaining,
             )
         if produced.outcome is not Outcome.GREEN:
             return produced
@@ -283,7 +312,9 @@ class Engine:
     def _template(self, task: Task, workspace: Workspace) -> _Attempt:
         result = generate(
             TemplateRequest(
-                task_type=task.type, text=task.text, files=workspace.list_files(),
+                task_type=task.type,
+                text=task.text,
+                files=workspace.list_files(),
                 read=workspace.read,
             )
         )
@@ -299,7 +330,10 @@ class Engine:
             money.estimate_tokens("x" * wrote_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL),
         )
         return _Attempt(
-            Outcome.GREEN, edits=result, cost_usd=0.0, senior_cost_usd=self._senior_cost(usage),
+            Outcome.GREEN,
+            edits=result,
+            cost_usd=0.0,
+            senior_cost_usd=self._senior_cost(usage),
         )
 
     def _model(
@@ -318,7 +352,10 @@ class Engine:
         files = workspace.list_files()
         try:
             context = build_context(
-                task.text, files, workspace.read, tier.context_tokens - tier.max_tokens,
+                task.text,
+                files,
+                workspace.read,
+                tier.context_tokens - tier.max_tokens,
                 extra_paths=[p for p in touched if p in files],
             )
         except ContextTooLarge as exc:
@@ -334,7 +371,8 @@ class Engine:
                 f"more than the ${max(remaining, 0):.4f} left"
             )
             self.ledger.record_call(
-                task_id, attempt_id,
+                task_id,
+                attempt_id,
                 CallRecord(tier.name, model, prompt_tokens, None, 0.0, 0.0, "refused", reason),
             )
             return _Attempt(Outcome.BUDGET, detail=reason)
@@ -345,30 +383,49 @@ class Engine:
             usage = exc.usage or Usage(None, None)
             call_cost = money.cost(self.price(tier), usage) if exc.usage else 0.0
             self.ledger.record_call(
-                task_id, attempt_id,
+                task_id,
+                attempt_id,
                 CallRecord(
-                    tier.name, model, usage.prompt_tokens, usage.completion_tokens, call_cost,
-                    time.monotonic() - started, str(exc.kind), str(exc),
+                    tier.name,
+                    model,
+                    usage.prompt_tokens,
+                    usage.completion_tokens,
+                    call_cost,
+                    time.monotonic() - started,
+                    str(exc.kind),
+                    str(exc),
                 ),
             )
             return _Attempt(
                 MODEL_ERROR_OUTCOMES.get(exc.kind, Outcome.MODEL_ERROR),
-                detail=f"{exc.kind}: {exc}", cost_usd=call_cost, worst_usd=worst,
-                senior_cost_usd=self._senior_cost(usage) if exc.usage else 0.0, usage=usage,
+                detail=f"{exc.kind}: {exc}",
+                cost_usd=call_cost,
+                worst_usd=worst,
+                senior_cost_usd=self._senior_cost(usage) if exc.usage else 0.0,
+                usage=usage,
             )
         call_cost = money.cost(self.price(tier), completion.usage)
         self.ledger.record_call(
-            task_id, attempt_id,
+            task_id,
+            attempt_id,
             CallRecord(
-                tier.name, model, completion.usage.prompt_tokens,
-                completion.usage.completion_tokens, call_cost, completion.latency_s, "ok",
+                tier.name,
+                model,
+                completion.usage.prompt_tokens,
+                completion.usage.completion_tokens,
+                call_cost,
+                completion.latency_s,
+                "ok",
             ),
         )
         counted = completion.usage
         if counted.prompt_tokens is None or counted.completion_tokens is None:
             counted = Usage(prompt_tokens, money.estimate_tokens(completion.text))
         attempt = _Attempt(
-            Outcome.GREEN, cost_usd=call_cost, worst_usd=worst, usage=completion.usage,
+            Outcome.GREEN,
+            cost_usd=call_cost,
+            worst_usd=worst,
+            usage=completion.usage,
             senior_cost_usd=self._senior_cost(counted),
         )
         try:
@@ -379,12 +436,8 @@ class Engine:
             attempt.feedback = f"Your reply could not be applied: {exc}"
         return attempt
 
-    def _messages(
-        self, task: Task, tier: TierSpec, context: Any, feedback: str
-    ) -> list[Message]:
-        system = render(
-            "system.md.j2", tier=tier.name, protected=list(self.config.paths.protected)
-        )
+    def _messages(self, task: Task, tier: TierSpec, context: Any, feedback: str) -> list[Message]:
+        system = render("system.md.j2", tier=tier.name, protected=list(self.config.paths.protected))
         user = render(
             "task.md.j2",
             task_type=task.type,
@@ -499,7 +552,7 @@ def plan(engine: Engine, task: Task, workspace: Workspace) -> Plan:
     from bot.core.escalation import LOCAL_RETRIES
 
     ladder = route(engine.config, task.type)
-    tiers = ladder.tiers[ladder.tiers.index(ladder.start): ladder.tiers.index(ladder.ceiling) + 1]
+    tiers = ladder.tiers[ladder.tiers.index(ladder.start) : ladder.tiers.index(ladder.ceiling) + 1]
     estimate = engine._estimate_prompt(task, workspace)
     rows = []
     for name in tiers:
@@ -509,7 +562,8 @@ def plan(engine: Engine, task: Task, workspace: Workspace) -> Plan:
                 TemplateRequest(task.type, task.text, workspace.list_files(), workspace.read)
             )
             note = (
-                f"declines: {result.reason}" if isinstance(result, Declined)
+                f"declines: {result.reason}"
+                if isinstance(result, Declined)
                 else "would write " + ", ".join(result.paths)
             )
             rows.append(PlannedTier(name, "template", Price(0, 0), 0, 0, 0.0, 1, note))
@@ -517,8 +571,13 @@ def plan(engine: Engine, task: Task, workspace: Workspace) -> Plan:
         prompt = min(estimate, tier.context_tokens)
         rows.append(
             PlannedTier(
-                name, tier.model or "", engine.price(tier), prompt, tier.max_tokens,
-                engine.worst_case(tier, prompt), ladder.attempts + LOCAL_RETRIES,
+                name,
+                tier.model or "",
+                engine.price(tier),
+                prompt,
+                tier.max_tokens,
+                engine.worst_case(tier, prompt),
+                ladder.attempts + LOCAL_RETRIES,
             )
         )
     return Plan(task.type, tuple(rows), engine.config.budget.per_task_usd)

@@ -25,13 +25,22 @@ def tier(**kw) -> TierSpec:
         (tier(model="openai/x", api_base="http://127.0.0.1:9/v1"), Price(0, 0)),
         (tier(model="openai/x", api_base="http://localhost:11434"), Price(0, 0)),
         (tier(model="openai/x", api_base="http://[::1]:8000/v1"), Price(0, 0)),
-        (tier(model="openai/x", api_base="http://127.0.0.1:9/v1", price=Price(5, 5)),
-         Price(5, 5)),
+        (tier(model="openai/x", api_base="http://127.0.0.1:9/v1", price=Price(5, 5)), Price(5, 5)),
         (tier(model="openai/unknown", api_base="https://api.example.com/v1"), None),
         (tier(name="template", kind="template"), Price(0, 0)),
     ],
-    ids=["table", "provider-prefix", "override", "ollama", "loopback", "localhost", "ipv6",
-         "override-beats-local", "unknown", "template"],
+    ids=[
+        "table",
+        "provider-prefix",
+        "override",
+        "ollama",
+        "loopback",
+        "localhost",
+        "ipv6",
+        "override-beats-local",
+        "unknown",
+        "template",
+    ],
 )
 def test_price_for(spec, expected):
     assert budget.price_for(spec, TABLE) == expected

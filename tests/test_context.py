@@ -16,8 +16,11 @@ from bot.core.context import (
 from bot.core.prompts import render
 
 FILES = ["src/pkg/config.py", "src/pkg/__init__.py", "README.md"]
-SOURCES = {"src/pkg/config.py": "def load(path):\n    return path\n\nclass Config:\n    pass\n",
-           "src/pkg/__init__.py": "", "README.md": "# pkg\n"}
+SOURCES = {
+    "src/pkg/config.py": "def load(path):\n    return path\n\nclass Config:\n    pass\n",
+    "src/pkg/__init__.py": "",
+    "README.md": "# pkg\n",
+}
 
 
 def test_html_comments_are_stripped_even_unterminated():
@@ -36,7 +39,8 @@ def test_untrusted_is_labelled():
 
 def test_named_paths_in_order_of_mention():
     assert named_paths("Tests for `src/pkg/config.py` and ./README.md.", FILES) == [
-        "src/pkg/config.py", "README.md",
+        "src/pkg/config.py",
+        "README.md",
     ]
 
 
@@ -64,8 +68,14 @@ def test_named_files_too_large_for_tier():
 def test_prompts_render_strictly():
     ctx = build_context("Add tests for src/pkg/config.py", FILES, SOURCES.get, 4000)
     text = render(
-        "task.md.j2", task_type="tests", task_fenced=ctx.task_fenced, repo_map=ctx.repo_map,
-        map_truncated=ctx.map_truncated, files=ctx.files, feedback=False, feedback_intro="",
+        "task.md.j2",
+        task_type="tests",
+        task_fenced=ctx.task_fenced,
+        repo_map=ctx.repo_map,
+        map_truncated=ctx.map_truncated,
+        files=ctx.files,
+        feedback=False,
+        feedback_intro="",
         feedback_fenced="",
     )
     assert "# File: src/pkg/config.py" in text and "UNTRUSTED" in text

@@ -9,8 +9,8 @@ from bot.core.types import AttemptRecord, Outcome
 
 LADDER = Ladder(("template", "intern", "junior", "senior"), "template", "junior", attempts=2)
 RICH = BudgetView(10.0, {"template": 0.0, "intern": 0.0, "junior": 0.01, "senior": 0.5})
-T, I, J = "template", "intern", "junior"
-O = Outcome
+T, IN, J = "template", "intern", "junior"
+Oc = Outcome
 
 
 def h(*pairs: tuple[str, Outcome]) -> list[AttemptRecord]:
@@ -19,28 +19,76 @@ def h(*pairs: tuple[str, Outcome]) -> list[AttemptRecord]:
 
 CASES = [
     ("first call starts at start tier", [], None, StepKind.CALL, T, False),
-    ("green is done", h((T, O.GREEN)), O.GREEN, StepKind.DONE, T, False),
-    ("declined passes up", h((T, O.DECLINED)), O.DECLINED, StepKind.CALL, I, False),
-    ("bad edit retried once", h((I, O.INVALID_EDIT)), O.INVALID_EDIT, StepKind.CALL, I, True),
-    ("bad edit twice climbs", h((I, O.INVALID_EDIT), (I, O.INVALID_EDIT)), O.INVALID_EDIT,
-     StepKind.CALL, J, False),
-    ("policy retried once", h((I, O.POLICY)), O.POLICY, StepKind.CALL, I, True),
-    ("policy then bad edit climbs", h((I, O.POLICY), (I, O.INVALID_EDIT)), O.INVALID_EDIT,
-     StepKind.CALL, J, False),
-    ("check failure retried", h((I, O.CHECK_FAILED)), O.CHECK_FAILED, StepKind.CALL, I, True),
-    ("check failures up to attempts then climb", h((I, O.CHECK_FAILED), (I, O.CHECK_FAILED)),
-     O.CHECK_FAILED, StepKind.CALL, J, False),
-    ("streak counts only the current tier",
-     h((I, O.CHECK_FAILED), (I, O.CHECK_FAILED), (J, O.CHECK_FAILED)), O.CHECK_FAILED,
-     StepKind.CALL, J, True),
-    ("model error climbs at once", h((I, O.MODEL_ERROR)), O.MODEL_ERROR, StepKind.CALL, J, False),
-    ("context exceeded climbs", h((I, O.CONTEXT_EXCEEDED)), O.CONTEXT_EXCEEDED,
-     StepKind.CALL, J, False),
-    ("auth error needs a human", h((J, O.AUTH_ERROR)), O.AUTH_ERROR, StepKind.NEEDS_HUMAN, J,
-     False),
-    ("ceiling reached", h((J, O.CHECK_FAILED), (J, O.CHECK_FAILED)), O.CHECK_FAILED,
-     StepKind.NEEDS_HUMAN, J, False),
-    ("refused call stops", h((J, O.BUDGET)), O.BUDGET, StepKind.BUDGET_STOP, J, False),
+    ("green is done", h((T, Oc.GREEN)), Oc.GREEN, StepKind.DONE, T, False),
+    ("declined passes up", h((T, Oc.DECLINED)), Oc.DECLINED, StepKind.CALL, IN, False),
+    ("bad edit retried once", h((IN, Oc.INVALID_EDIT)), Oc.INVALID_EDIT, StepKind.CALL, IN, True),
+    (
+        "bad edit twice climbs",
+        h((IN, Oc.INVALID_EDIT), (IN, Oc.INVALID_EDIT)),
+        Oc.INVALID_EDIT,
+        StepKind.CALL,
+        J,
+        False,
+    ),
+    ("policy retried once", h((IN, Oc.POLICY)), Oc.POLICY, StepKind.CALL, IN, True),
+    (
+        "policy then bad edit climbs",
+        h((IN, Oc.POLICY), (IN, Oc.INVALID_EDIT)),
+        Oc.INVALID_EDIT,
+        StepKind.CALL,
+        J,
+        False,
+    ),
+    ("check failure retried", h((IN, Oc.CHECK_FAILED)), Oc.CHECK_FAILED, StepKind.CALL, IN, True),
+    (
+        "check failures up to attempts then climb",
+        h((IN, Oc.CHECK_FAILED), (IN, Oc.CHECK_FAILED)),
+        Oc.CHECK_FAILED,
+        StepKind.CALL,
+        J,
+        False,
+    ),
+    (
+        "streak counts only the current tier",
+        h((IN, Oc.CHECK_FAILED), (IN, Oc.CHECK_FAILED), (J, Oc.CHECK_FAILED)),
+        Oc.CHECK_FAILED,
+        StepKind.CALL,
+        J,
+        True,
+    ),
+    (
+        "model error climbs at once",
+        h((IN, Oc.MODEL_ERROR)),
+        Oc.MODEL_ERROR,
+        StepKind.CALL,
+        J,
+        False,
+    ),
+    (
+        "context exceeded climbs",
+        h((IN, Oc.CONTEXT_EXCEEDED)),
+        Oc.CONTEXT_EXCEEDED,
+        StepKind.CALL,
+        J,
+        False,
+    ),
+    (
+        "auth error needs a human",
+        h((J, Oc.AUTH_ERROR)),
+        Oc.AUTH_ERROR,
+        StepKind.NEEDS_HUMAN,
+        J,
+        False,
+    ),
+    (
+        "ceiling reached",
+        h((J, Oc.CHECK_FAILED), (J, Oc.CHECK_FAILED)),
+        Oc.CHECK_FAILED,
+        StepKind.NEEDS_HUMAN,
+        J,
+        False,
+    ),
+    ("refused call stops", h((J, Oc.BUDGET)), Oc.BUDGET, StepKind.BUDGET_STOP, J, False),
 ]
 
 
@@ -57,14 +105,14 @@ def test_next_step(history, outcome, kind, tier, retry):
 
 def test_budget_smaller_than_worst_case_stops_before_calling():
     poor = BudgetView(0.001, {"template": 0.0, "intern": 0.0, "junior": 0.01, "senior": 0.5})
-    step = next_step(LADDER, h((I, O.MODEL_ERROR)), O.MODEL_ERROR, poor)
+    step = next_step(LADDER, h((IN, Oc.MODEL_ERROR)), Oc.MODEL_ERROR, poor)
     assert step.kind is StepKind.BUDGET_STOP
     assert "$0.0100" in step.reason and "$0.0010" in step.reason
 
 
 def test_unknown_price_cannot_be_bounded():
     view = BudgetView(10.0, {"template": 0.0, "intern": 0.0, "junior": None})
-    step = next_step(LADDER, h((I, O.MODEL_ERROR)), O.MODEL_ERROR, view)
+    step = next_step(LADDER, h((IN, Oc.MODEL_ERROR)), Oc.MODEL_ERROR, view)
     assert step.kind is StepKind.BUDGET_STOP
     assert "tiers.junior.price" in step.reason
 

@@ -44,5 +44,5 @@ def test_comment_types_are_not_run_as_commits():
 
 
 def test_unknown_type_names_the_allowed_ones():
-    with pytest.raises(ConfigError, match="allowed: .*stub"):
+    with pytest.raises(ConfigError, match=r"allowed: .*stub"):
         route(CONFIG, "wizardry")

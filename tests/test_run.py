@@ -81,8 +81,9 @@ def test_decline_then_bad_syntax_twice_then_junior(tmp_path, server, capsys):
     server.script("intern-model", [reply(BROKEN_CALC)])
     server.script("junior-model", [reply(GOOD_CALC)])
     repo = repo_with(tmp_path, server.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
-    code, result = run_json(capsys, repo, "Add a mul(a, b) function to calc.py",
-                            "--type", "boilerplate")
+    code, result = run_json(
+        capsys, repo, "Add a mul(a, b) function to calc.py", "--type", "boilerplate"
+    )
 
     assert code == EXIT_DONE, result
     assert outcomes(result) == [
@@ -130,8 +131,9 @@ def test_check_failure_retried_with_log_then_escalated(tmp_path, server, capsys)
 
 
 def test_budget_smaller_than_worst_case_stops_before_calling(tmp_path, server, capsys):
-    repo = repo_with(tmp_path, server.url, {"calc.py": CALC},
-                     extra="budget: {per_task_usd: 0.0001}\n")
+    repo = repo_with(
+        tmp_path, server.url, {"calc.py": CALC}, extra="budget: {per_task_usd: 0.0001}\n"
+    )
     code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "feature")
 
     assert code == EXIT_BUDGET_STOP
@@ -151,7 +153,9 @@ def test_protected_path_refused_recorded_and_escalated(tmp_path, server, capsys)
 
     assert code == EXIT_DONE
     assert outcomes(result)[1:] == [
-        ("intern", "policy"), ("intern", "policy"), ("junior", "green"),
+        ("intern", "policy"),
+        ("intern", "policy"),
+        ("junior", "green"),
     ]
     assert "protected" in result["attempts"][1]["detail"]
     files = git(repo, "log", "--name-only", "--format=", result["branch"])
@@ -165,7 +169,9 @@ def test_model_server_down_is_recorded_and_ends_clearly(tmp_path, capsys):
     assert code == EXIT_NEEDS_HUMAN
     assert result["status"] == "needs-human"
     assert outcomes(result) == [
-        ("template", "declined"), ("intern", "model-error"), ("junior", "model-error"),
+        ("template", "declined"),
+        ("intern", "model-error"),
+        ("junior", "model-error"),
     ]
     assert "unavailable" in result["attempts"][1]["detail"]
     data = report(capsys, repo)
@@ -177,14 +183,20 @@ def test_dirty_checkout_is_left_exactly_as_it_was(tmp_path, server, capsys):
     server.script("junior-model", [reply(GOOD_CALC)])
     repo = repo_with(tmp_path, server.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
     write(repo, {"calc.py": CALC + "# my unsaved work\n", "notes.txt": "untracked\n"})
-    before = (git(repo, "status", "--porcelain", "--untracked-files=all"),
-              (repo / "calc.py").read_text(), git(repo, "rev-parse", "HEAD"))
+    before = (
+        git(repo, "status", "--porcelain", "--untracked-files=all"),
+        (repo / "calc.py").read_text(),
+        git(repo, "rev-parse", "HEAD"),
+    )
 
     code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "feature")
 
     assert code == EXIT_DONE
-    after = (git(repo, "status", "--porcelain", "--untracked-files=all"),
-             (repo / "calc.py").read_text(), git(repo, "rev-parse", "HEAD"))
+    after = (
+        git(repo, "status", "--porcelain", "--untracked-files=all"),
+        (repo / "calc.py").read_text(),
+        git(repo, "rev-parse", "HEAD"),
+    )
     assert after == before
     assert "# my unsaved work" not in git(repo, "show", f"{result['branch']}:calc.py")
 
@@ -192,8 +204,16 @@ def test_dirty_checkout_is_left_exactly_as_it_was(tmp_path, server, capsys):
 def test_dry_run_plans_without_calls_or_commits(tmp_path, server, capsys):
     repo = repo_with(tmp_path, server.url, {"calc.py": CALC})
     branches = git(repo, "branch", "--list")
-    code, out, _ = tierbot(capsys, "run", "--repo", str(repo), "--dry-run",
-                           "Add a mul function to calc.py", "--type", "boilerplate")
+    code, out, _ = tierbot(
+        capsys,
+        "run",
+        "--repo",
+        str(repo),
+        "--dry-run",
+        "Add a mul function to calc.py",
+        "--type",
+        "boilerplate",
+    )
 
     assert code == 0
     assert "template" in out and "declines" in out
@@ -203,8 +223,18 @@ def test_dry_run_plans_without_calls_or_commits(tmp_path, server, capsys):
 
     issue = tmp_path / "task.md"
     issue.write_text("Add skeleton tests for calc.py\n")
-    code, out, _ = tierbot(capsys, "run", "--repo", str(repo), "--dry-run", "--json",
-                           "--issue-file", str(issue), "--type", "tests")
+    code, out, _ = tierbot(
+        capsys,
+        "run",
+        "--repo",
+        str(repo),
+        "--dry-run",
+        "--json",
+        "--issue-file",
+        str(issue),
+        "--type",
+        "tests",
+    )
     plan = json.loads(out)
     assert plan["tiers"][0]["note"] == "would write tests/test_calc.py"
     assert plan["tiers"][2]["worst_per_call_usd"] > 0
@@ -215,14 +245,16 @@ def test_dry_run_plans_without_calls_or_commits(tmp_path, server, capsys):
     [
         ("budgett: 1\n", ".github/tierbot.yml: budgett: unknown key (allowed:"),
         ("tiers: {junior: {max_tokens: many}}\n", "tiers.junior.max_tokens: expected an integer"),
-        ("task_types: {tests: {start: wizard}}\n",
-         "task_types.tests.start: unknown value 'wizard' (allowed: template, intern, junior"),
+        (
+            "task_types: {tests: {start: wizard}}\n",
+            "task_types.tests.start: unknown value 'wizard' (allowed: template, intern, junior",
+        ),
     ],
     ids=["unknown-key", "wrong-type", "unknown-tier"],
 )
 def test_invalid_config_exits_2_naming_file_key_and_allowed(tmp_path, capsys, config, message):
     repo = make_repo(tmp_path / "repo", {"calc.py": CALC, ".github/tierbot.yml": config})
-    code, out, err = tierbot(capsys, "run", "--repo", str(repo), "x", "--type", "tests")
+    code, _, err = tierbot(capsys, "run", "--repo", str(repo), "x", "--type", "tests")
     assert code == EXIT_USAGE
     assert message in err
     assert "tierbot/" not in git(repo, "branch", "--list")

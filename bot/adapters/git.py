@@ -104,7 +104,8 @@ class LocalRepo:
         try:
             self._repo.git.worktree("add", "--quiet", "-b", branch, str(directory), base_sha)
         except git.GitCommandError as exc:
-            raise GitError(f"could not create worktree for {branch}: {exc.stderr.strip()}") from None
+            detail = exc.stderr.strip()
+            raise GitError(f"could not create worktree for {branch}: {detail}") from None
         return GitWorkspace(git.Repo(directory), branch)
 
     def remove_worktree(self, workspace: GitWorkspace) -> None:

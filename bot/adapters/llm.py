@@ -98,6 +98,10 @@ class LiteLLMModels:
 
         import litellm
 
+        # The one module setting tierbot touches: litellm otherwise prints a "Give Feedback /
+        # Get Help" banner on stdout for every exception, which would corrupt `--json` output
+        # and hook output. It changes no behaviour of any call.
+        litellm.suppress_debug_info = True
         payload = [{"role": m.role, "content": m.content} for m in messages]
         rate_limited = 0
         transient = 0

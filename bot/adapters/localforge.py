@@ -1,4 +1,4 @@
-"""The local forge: the check command runs in the task's worktree as its CI; talk goes to a terminal."""
+"""The local forge: the check command runs in the task's worktree as its CI; talk goes to stderr."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ def has_tests(files: Sequence[str]) -> bool:
         name = path.rsplit("/", 1)[-1]
         if not name.endswith(".py"):
             continue
-        if path.startswith(("tests/", "test/")) or name.startswith("test_") or name.endswith(
-            "_test.py"
+        if (
+            path.startswith(("tests/", "test/"))
+            or name.startswith("test_")
+            or name.endswith("_test.py")
         ):
             return True
     return False
@@ -54,7 +56,10 @@ class LocalForge:
         command = check_command(check, workspace.list_files())
         if command is None:
             return CheckResult(
-                passed=True, exit_code=0, duration_s=0.0, command="",
+                passed=True,
+                exit_code=0,
+                duration_s=0.0,
+                command="",
                 output="no check configured and no tests found",
             )
         started = time.monotonic()

@@ -114,7 +114,7 @@ def build_context(
     """Named files in full first (they are what the task is about), then as much map as fits."""
     task_fenced = untrusted(text)
     remaining = budget_tokens - PROMPT_OVERHEAD_TOKENS - estimate_tokens(task_fenced)
-    blocks = []
+    blocks: list[FileBlock] = []
     for path in [*named_paths(text, files), *extra_paths]:
         if any(b.path == path for b in blocks):
             continue
@@ -135,5 +135,14 @@ def build_context(
 
 def _language(path: str) -> str:
     suffix = path.rsplit(".", 1)[-1] if "." in path else ""
-    return {"py": "python", "yml": "yaml", "yaml": "yaml", "md": "markdown", "toml": "toml",
-            "json": "json", "js": "javascript", "ts": "typescript", "sh": "bash"}.get(suffix, "")
+    return {
+        "py": "python",
+        "yml": "yaml",
+        "yaml": "yaml",
+        "md": "markdown",
+        "toml": "toml",
+        "json": "json",
+        "js": "javascript",
+        "ts": "typescript",
+        "sh": "bash",
+    }.get(suffix, "")

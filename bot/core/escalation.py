@@ -66,7 +66,8 @@ def next_step(
         return Step(StepKind.DONE, current, "check passed")
     if outcome is Outcome.AUTH_ERROR:
         return Step(
-            StepKind.NEEDS_HUMAN, current,
+            StepKind.NEEDS_HUMAN,
+            current,
             f"the {current} tier's provider refused the API key; fix the key and re-run",
         )
     if outcome is Outcome.BUDGET:
@@ -97,25 +98,29 @@ def _same_tier_streak(history: Sequence[AttemptRecord]) -> list[AttemptRecord]:
 def _climb(ladder: Ladder, current: str, outcome: Outcome, budget: BudgetView) -> Step:
     if current == ladder.ceiling or current not in ladder.tiers:
         return Step(
-            StepKind.NEEDS_HUMAN, current,
+            StepKind.NEEDS_HUMAN,
+            current,
             f"ceiling {ladder.ceiling} reached after {outcome}",
         )
     following = ladder.tiers[ladder.tiers.index(current) + 1]
     verb = "pass to" if outcome is Outcome.DECLINED else "escalate to"
-    return _admit(following, budget, f"{verb} {following} after {outcome} at {current}", retry=False)
+    reason = f"{verb} {following} after {outcome} at {current}"
+    return _admit(following, budget, reason, retry=False)
 
 
 def _admit(tier: str, budget: BudgetView, reason: str, *, retry: bool) -> Step:
     worst = budget.worst_case.get(tier)
     if worst is None:
         return Step(
-            StepKind.BUDGET_STOP, tier,
+            StepKind.BUDGET_STOP,
+            tier,
             f"no price is known for the {tier} tier, so its cost cannot be bounded; "
             f"set tiers.{tier}.price",
         )
     if worst > budget.remaining_usd:
         return Step(
-            StepKind.BUDGET_STOP, tier,
+            StepKind.BUDGET_STOP,
+            tier,
             f"the next {tier} call could cost up to ${worst:.4f}, "
             f"more than the ${max(budget.remaining_usd, 0):.4f} left",
         )

@@ -39,7 +39,8 @@ def route(config: RepoConfig, task_type: str) -> Ladder:
     spec = config.task_type(task_type)
     if spec.output != "commit":
         raise ConfigError(
-            config.source, f"task_types.{task_type}.output",
+            config.source,
+            f"task_types.{task_type}.output",
             f"{task_type} tasks comment on a pull request; `tierbot run` makes commits",
             ", ".join(n for n, s in config.task_types.items() if s.output == "commit"),
         )

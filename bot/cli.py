@@ -240,9 +240,17 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     except SystemExit as exc:
         if exc.code:
             raise
-    click.echo(
-        f"$ git -C {root} log --stat -1 tierbot/add-skeleton-tests-for-shop-cart-py", err=True
+    import subprocess
+
+    branch = "tierbot/add-skeleton-tests-for-shop-cart-py"
+    click.echo(f"$ git -C {root} show --stat {branch}", err=True)
+    shown = subprocess.run(
+        ["git", "-C", str(root), "show", "--stat", branch],
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    click.echo(shown.stdout, err=True)
     click.echo("$ tierbot report", err=True)
     ctx.invoke(report, repo_path=root)
 

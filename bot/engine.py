@@ -293,7 +293,22 @@ class Engine:
         remaining: float,
     ) -> _Attempt:
         if tier.is_template:
+            started = time.monotonic()
             produced = self._template(task, workspace)
+            # Recorded as a free call so the report's spend table shows the template tier's work.
+            self.ledger.record_call(
+                task_id,
+                attempt_id,
+                CallRecord(
+                    tier.name,
+                    "template",
+                    0,
+                    0,
+                    0.0,
+                    time.monotonic() - started,
+                    "ok" if produced.outcome is Outcome.GREEN else "declined",
+                ),
+            )
         else:
             produced = self._model(
                 task,

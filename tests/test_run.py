@@ -112,7 +112,9 @@ def test_decline_then_bad_syntax_twice_then_junior(tmp_path, server, capsys):
 
 
 def test_check_failure_retried_with_log_then_escalated(tmp_path, server, capsys):
-    server.script("intern-model", [reply(WRONG_CALC)])
+    server.script(
+        "intern-model", [reply(WRONG_CALC), reply(WRONG_CALC.replace("a + b\n```", "a - b\n```"))]
+    )
     server.script("junior-model", [reply(GOOD_CALC)])
     repo = repo_with(tmp_path, server.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
     code, result = run_json(capsys, repo, "Implement mul(a, b) in calc.py", "--type", "docs")
@@ -128,6 +130,17 @@ def test_check_failure_retried_with_log_then_escalated(tmp_path, server, capsys)
     assert "assert 5 == 6" in retry_prompt  # the pytest log excerpt reached the model
     log = git(repo, "log", "--format=%s %(trailers:key=Tierbot-Tier,valueonly)", result["branch"])
     assert log.count("intern") == 2 and log.count("junior") == 1
+
+
+def test_an_edit_that_changes_nothing_is_invalid(tmp_path, server, capsys):
+    server.script("intern-model", [reply(f"### calc.py\n```python\n{CALC}```\n")])
+    server.script("junior-model", [reply(GOOD_CALC)])
+    repo = repo_with(tmp_path, server.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
+    code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "docs")
+
+    assert code == EXIT_DONE
+    assert outcomes(result)[1] == ("intern", "invalid-edit")
+    assert "leaves every file as it was" in result["attempts"][1]["detail"]
 
 
 def test_budget_smaller_than_worst_case_stops_before_calling(tmp_path, server, capsys):
@@ -236,7 +249,8 @@ def test_dry_run_plans_without_calls_or_commits(tmp_path, server, capsys):
         "tests",
     )
     plan = json.loads(out)
-    assert plan["tiers"][0]["note"] == "would write tests/test_calc.py"
+    # No tests/ package and no pytest pythonpath: a root conftest.py makes `import calc` work.
+    assert plan["tiers"][0]["note"] == "would write conftest.py, tests/test_calc.py"
     assert plan["tiers"][2]["worst_per_call_usd"] > 0
 
 

@@ -1395,7 +1395,6 @@ class _Sig:
     node: FunctionNode | ast.ClassDef
     indent: int
     description: str
-    prose: bool
     methods: list[_Sig] = field(default_factory=list)
     fields: list[ast.AnnAssign | ast.Assign] = field(default_factory=list)
 
@@ -1599,7 +1598,7 @@ def _assemble(candidates: Sequence[_Candidate]) -> list[_Sig]:
             if current is not None and candidate.indent > current.indent:
                 current.fields.append(node)
             continue
-        sig = _Sig(node, candidate.indent, candidate.description, candidate.prose)
+        sig = _Sig(node, candidate.indent, candidate.description)
         if isinstance(node, ast.ClassDef):
             if current is not None and candidate.indent > current.indent:
                 raise _StubError(
@@ -1804,12 +1803,11 @@ def _all_nodes(items: Sequence[_Sig]) -> Iterator[ast.AST]:
             yield method.node
 
 
-def _stub_imports(items: Sequence[_Sig]) -> tuple[list[str], set[str]]:
-    """Import lines for known names the signatures use, and the names nothing defines."""
+def _stub_imports(items: Sequence[_Sig]) -> list[str]:
+    """Import lines for the standard-library names the signatures use."""
     defined = {item.node.name for item in items}
     modules: set[str] = set()
     names: dict[str, set[str]] = {}
-    unknown: set[str] = set()
     for node in _all_nodes(items):
         roots: set[int] = set()
         for sub in ast.walk(node):
@@ -1826,8 +1824,8 @@ def _stub_imports(items: Sequence[_Sig]) -> tuple[list[str], set[str]]:
                 modules.add(sub.id)
             elif sub.id in _KNOWN_IMPORTS:
                 names.setdefault(_KNOWN_IMPORTS[sub.id], set()).add(sub.id)
-            elif sub.id not in _BUILTIN_NAMES:
-                unknown.add(sub.id)
+            elif sub.id in _KNOWN_MODULES:
+                modules.add(sub.id)
     lines = [f"import {m}" for m in sorted(modules)]
     for module in sorted(names):
         ordered = sorted(
@@ -1839,7 +1837,7 @@ def _stub_imports(items: Sequence[_Sig]) -> tuple[list[str], set[str]]:
             lines.append(line)
         else:
             lines += [f"from {module} import (", *(f"    {n}," for n in ordered), ")"]
-    return lines, unknown
+    return lines
 
 
 def _runtime_unknowns(items: Sequence[_Sig]) -> list[tuple[str, str]]:
@@ -1898,7 +1896,7 @@ def _generate_stub(repo: _Repo, text: str) -> EditSet | Declined:
             "and it is not a known standard-library name"
         )
     import_name = _module_name(target, repo.fileset | {target})
-    imports, _ = _stub_imports(items)
+    imports = _stub_imports(items)
     blocks = [
         "\n".join(
             _class_lines(item)

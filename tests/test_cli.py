@@ -1,0 +1,44 @@
+"""The command line: help without heavy imports, version, demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.cli import main
+
+
+def test_help_does_not_import_heavy_modules():
+    code = (
+        "import sys; from bot.cli import main; main(['--help']); "
+        "heavy = [m for m in ('litellm', 'sqlalchemy', 'git', 'rich', 'jinja2') "
+        "if m in sys.modules]; print(heavy, file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "tierbot run" in out.stdout or "run" in out.stdout
+    assert out.stderr.strip() == "[]"
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert "tierbot" in capsys.readouterr().out
+
+
+def test_demo_runs_the_free_tier_in_a_sample_repo(tmp_path: Path, capsys):
+    target = tmp_path / "demo"
+    assert main(["demo", "--dir", str(target)]) == 0
+    out, err = capsys.readouterr()
+    assert "done on tierbot/add-skeleton-tests-for-shop-cart-py" in out
+    assert "tests/test_cart.py" in err
+    assert main(["report", "--repo", str(target), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["status_counts"] == {"done": 1}
+
+
+def test_demo_refuses_a_non_empty_directory(tmp_path: Path, capsys):
+    (tmp_path / "x").write_text("mine")
+    assert main(["demo", "--dir", str(tmp_path)]) == 2
+    assert "is not empty" in capsys.readouterr().err
+    assert (tmp_path / "x").read_text() == "mine"

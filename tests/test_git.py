@@ -1,0 +1,104 @@
+"""GitPython adapter on temporary real repositories."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.git import (
+    BOT_NAME,
+    CommitRefused,
+    GitError,
+    LocalRepo,
+    NotARepository,
+    NothingToCommit,
+)
+from bot.core.types import EditSet, FileEdit
+from tests.support.repos import git, make_repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> LocalRepo:
+    return LocalRepo.open(make_repo(tmp_path / "r", {"a.py": "A = 1\n", "pkg/b.py": "B = 2\n"}))
+
+
+def test_open_from_a_subdirectory(repo: LocalRepo):
+    assert LocalRepo.open(repo.root / "pkg").root == repo.root
+
+
+def test_not_a_repository(tmp_path: Path):
+    with pytest.raises(NotARepository, match="not inside a git repository"):
+        LocalRepo.open(tmp_path)
+
+
+def test_worktree_branch_commit_with_trailers(repo: LocalRepo):
+    ws = repo.add_worktree(repo.unique_branch("add-c"))
+    assert ws.branch == "tierbot/add-c"
+    assert ws.root.is_relative_to(repo.git_dir)
+    ws.apply(EditSet((FileEdit("c.py", "C = 3\n"), FileEdit("a.py", None))))
+    sha = ws.commit("Add c", {"Tierbot-Tier": "intern", "Tierbot-Task": "add-c"})
+    log = git(repo.root, "log", "-1", "--format=%an%n%(trailers:only)", sha)
+    assert log.splitlines()[0] == BOT_NAME
+    assert "Tierbot-Tier: intern" in log and "Tierbot-Task: add-c" in log
+    assert git(repo.root, "ls-tree", "--name-only", "-r", "tierbot/add-c").split() == [
+        "c.py",
+        "pkg/b.py",
+    ]
+    assert (repo.root / "a.py").exists()  # the user's checkout is untouched
+    repo.remove_worktree(ws)
+    assert not ws.root.exists()
+
+
+def test_unique_branch_never_reuses_a_name(repo: LocalRepo):
+    first = repo.add_worktree(repo.unique_branch("x"))
+    assert repo.unique_branch("x") == "tierbot/x-2"
+    repo.remove_worktree(first)
+
+
+def test_nothing_to_commit(repo: LocalRepo):
+    ws = repo.add_worktree(repo.unique_branch("same"))
+    ws.apply(EditSet((FileEdit("a.py", "A = 1\n"),)))
+    with pytest.raises(NothingToCommit):
+        ws.commit("no-op", {})
+
+
+def test_hooks_run_and_a_refusal_is_reported(repo: LocalRepo):
+    hook = repo.git_dir / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'lint says no' >&2\nexit 1\n")
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+    ws = repo.add_worktree(repo.unique_branch("hooked"))
+    ws.apply(EditSet((FileEdit("c.py", "C = 3\n"),)))
+    with pytest.raises(CommitRefused) as info:
+        ws.commit("c", {})
+    assert "lint says no" in info.value.output
+    ws.discard()
+    assert ws.read("c.py") is None
+
+
+@pytest.mark.parametrize("path", ["../escape.py", "/etc/passwd", ".git/config"])
+def test_paths_outside_the_worktree_are_refused(repo: LocalRepo, path: str):
+    ws = repo.add_worktree(repo.unique_branch("escape"))
+    assert ws.read(path) is None
+    with pytest.raises(GitError, match="outside the worktree"):
+        ws.apply(EditSet((FileEdit(path, "x"),)))
+
+
+def test_crlf_is_read_and_written_unchanged(repo: LocalRepo):
+    ws = repo.add_worktree(repo.unique_branch("crlf"))
+    ws.apply(EditSet((FileEdit("w.txt", "a\r\nb\r\n"),)))
+    assert ws.read("w.txt") == "a\r\nb\r\n"
+    assert (ws.root / "w.txt").read_bytes() == b"a\r\nb\r\n"
+
+
+def test_delete_branch_refuses_non_tierbot_branches(repo: LocalRepo):
+    with pytest.raises(GitError, match="not a tierbot branch"):
+        repo.delete_branch("main")
+
+
+def test_repository_without_commits(tmp_path: Path):
+    (tmp_path / "e").mkdir()
+    git(tmp_path / "e", "init", "-q")
+    with pytest.raises(GitError, match="no commits yet"):
+        LocalRepo.open(tmp_path / "e").head_sha()

@@ -303,3 +303,80 @@ def test_repo_without_commits(tmp_path, capsys):
     code, _, err = tierbot(capsys, "run", "--repo", str(tmp_path / "empty"), "x", "--type", "tests")
     assert code == EXIT_USAGE
     assert "no commits yet" in err
+
+
+def test_missing_usage_is_recorded_as_unknown_never_zero(tmp_path, server, capsys):
+    from tests.support.model_server import reply_without_usage
+
+    server.script("junior-model", [reply_without_usage(GOOD_CALC)])
+    repo = repo_with(tmp_path, server.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
+    code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "feature")
+
+    assert code == EXIT_DONE
+    assert result["cost_unknown"] is True
+    assert result["attempts"][0]["cost_usd"] is None
+    data = report(capsys, repo)
+    assert data["total"]["usd"] == "unknown"
+
+
+def test_day_budget_counts_earlier_tasks(tmp_path, server, capsys):
+    server.script("junior-model", [reply(GOOD_CALC)])
+    repo = repo_with(tmp_path, server.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
+    _, out, _ = tierbot(
+        capsys,
+        "run",
+        "--repo",
+        str(repo),
+        "--dry-run",
+        "--json",
+        "Implement mul in calc.py",
+        "--type",
+        "feature",
+    )
+    worst = json.loads(out)["tiers"][0]["worst_per_call_usd"]
+    # Room for exactly one worst case today: the first task fits, the second cannot.
+    config = repo / ".github/tierbot.yml"
+    config.write_text(
+        config.read_text() + f"budget: {{per_task_usd: 1.0, per_day_usd: {worst + 1e-7}}}\n"
+    )
+    git(repo, "commit", "-qam", "day budget")
+    code, first = run_json(capsys, repo, "Implement mul in calc.py", "--type", "feature")
+    assert code == EXIT_DONE and first["cost_usd"] > 1e-7
+
+    code, second = run_json(capsys, repo, "Implement mul again in calc.py", "--type", "feature")
+    assert code == EXIT_BUDGET_STOP
+    assert "more than the" in second["reason"]
+    assert len(server.requests_for("junior-model")) == 1
+
+
+def test_missing_api_key_fails_fast_with_the_variable_name(tmp_path, server, capsys, monkeypatch):
+    monkeypatch.delenv("TIERBOT_TEST_MISSING_KEY", raising=False)
+    config = tier_config(server.url, junior_key_env="TIERBOT_TEST_MISSING_KEY")
+    repo = make_repo(tmp_path / "repo", {"calc.py": CALC, ".github/tierbot.yml": config})
+    code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "feature")
+
+    assert code == EXIT_NEEDS_HUMAN
+    assert outcomes(result) == [("junior", "auth-error")]
+    assert "TIERBOT_TEST_MISSING_KEY" in result["attempts"][0]["detail"]
+    assert server.requests == []
+
+
+def test_files_too_large_for_a_tier_climb_without_a_call(tmp_path, server, capsys):
+    server.script("junior-model", [reply(GOOD_CALC)])
+    big = CALC + "".join(f"VALUE_{i} = {i}\n" for i in range(3000))
+    repo = repo_with(tmp_path, server.url, {"calc.py": big, "tests/test_calc.py": MUL_TEST})
+    config = (
+        (repo / ".github/tierbot.yml")
+        .read_text()
+        .replace(
+            "max_tokens: 2000\n    context_tokens: 16000\n    timeout: 10\n  junior",
+            "max_tokens: 2000\n    context_tokens: 4000\n    timeout: 10\n  junior",
+            1,
+        )
+    )
+    (repo / ".github/tierbot.yml").write_text(config)
+    git(repo, "commit", "-qam", "small intern")
+    _, result = run_json(capsys, repo, "Add mul to calc.py", "--type", "boilerplate")
+
+    assert outcomes(result)[:2] == [("template", "declined"), ("intern", "context-exceeded")]
+    assert server.requests_for("intern-model") == []

@@ -34,7 +34,9 @@ def write(root: Path, files: Mapping[str, str]) -> None:
         target.write_text(text)
 
 
-def tier_config(server_url: str, *, check: str = PYTEST_CHECK, extra: str = "") -> str:
+def tier_config(
+    server_url: str, *, check: str = PYTEST_CHECK, extra: str = "", junior_key_env: str = "null"
+) -> str:
     """A repo config whose model tiers all point at the scripted model server."""
     return f"""\
 tiers:
@@ -47,7 +49,7 @@ tiers:
   junior:
     model: openai/junior-model
     api_base: {server_url}
-    api_key_env: null
+    api_key_env: {junior_key_env}
     max_tokens: 2000
     context_tokens: 16000
     timeout: 10

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,9 +91,12 @@ class RunResult:
     cost_unknown: bool
     senior_cost_usd: float | None
     attempts: tuple[AttemptSummary, ...] = ()
+    # The loop's state, for ``Engine.resume`` when the status is RUNNING.
+    state: TaskRun | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, state=None))
+        data.pop("state")
         data["status"] = str(self.status)
         return data
 
@@ -118,6 +121,36 @@ class _Attempt:
     senior_cost_usd: float | None = 0.0
     usage: Usage = field(default_factory=lambda: Usage(None, None))
     commit_sha: str | None = None
+    awaiting_check: bool = False
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An attempt whose commit is being checked elsewhere (CI on a forge)."""
+
+    attempt_id: int
+    number: int
+    tier: str
+    result: _Attempt
+
+
+@dataclass
+class TaskRun:
+    """Everything the loop knows about one task between steps."""
+
+    task_id: int
+    task: Task
+    ladder: Ladder
+    spent_before_today: float = 0.0
+    history: list[AttemptRecord] = field(default_factory=list)
+    summaries: list[AttemptSummary] = field(default_factory=list)
+    outcome: Outcome | None = None
+    feedback: str = ""
+    touched: list[str] = field(default_factory=list)
+    spent: float = 0.0
+    unknown: bool = False
+    senior_total: float | None = 0.0
+    pending: Pending | None = None
 
 
 class Engine:
@@ -161,102 +194,134 @@ class Engine:
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, task: Task, workspace: Workspace, executor: Executor) -> RunResult:
+        """Start a task and drive it until it ends, or until its check runs elsewhere."""
         ladder = route(self.config, task.type)
         day_start = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
         spent_before_today = self.ledger.spent_since(self.repo, day_start)
         task_id = self.ledger.start_task(
             repo=self.repo, task=task, start_tier=ladder.start, ceiling=ladder.ceiling
         )
-        history: list[AttemptRecord] = []
-        summaries: list[AttemptSummary] = []
-        outcome: Outcome | None = None
-        feedback = ""
-        touched: list[str] = []
-        spent = 0.0
-        unknown = False
-        senior_total: float | None = 0.0
+        state = TaskRun(task_id, task, ladder, spent_before_today=spent_before_today)
+        return self._drive(state, workspace, executor)
+
+    def resume(
+        self, state: TaskRun, check: CheckResult, workspace: Workspace, executor: Executor
+    ) -> RunResult:
+        """Continue a task whose last commit was checked elsewhere (CI on a forge)."""
+        pending = state.pending
+        if pending is None:
+            raise ValueError(f"task {state.task_id} is not waiting for a check")
+        state.pending = None
+        self.ledger.record_check(pending.attempt_id, check)
+        self._conclude_check(pending.result, check)
+        self._close_attempt(state, pending, workspace)
+        return self._drive(state, workspace, executor)
+
+    def _drive(self, state: TaskRun, workspace: Workspace, executor: Executor) -> RunResult:
         while True:
-            remaining = money.remaining(
-                self.config.budget, money.Spend(spent, spent_before_today + spent)
-            )
-            view = BudgetView(remaining, self._worst_cases(ladder, task, workspace))
-            step = next_step(ladder, history, outcome, view)
+            remaining = self._remaining(state)
+            view = BudgetView(remaining, self._worst_cases(state.ladder, state.task, workspace))
+            step = next_step(state.ladder, state.history, state.outcome, view)
             if step.kind is not StepKind.CALL:
-                break
+                return self._finish(state, step.kind, step.reason, workspace)
             assert step.tier is not None
-            number = len(history) + 1
+            number = len(state.history) + 1
             self.progress(f"[{number}] {step.tier}: {step.reason}")
-            attempt_id = self.ledger.start_attempt(task_id, number=number, tier=step.tier)
+            attempt_id = self.ledger.start_attempt(state.task_id, number=number, tier=step.tier)
             result = self._attempt(
-                task,
-                task_id,
+                state.task,
+                state.task_id,
                 attempt_id,
                 self.config.tier(step.tier),
                 workspace,
                 executor,
-                feedback=feedback,
-                touched=touched,
+                feedback=state.feedback,
+                touched=state.touched,
                 remaining=remaining,
             )
-            self.ledger.finish_attempt(
-                attempt_id,
-                outcome=result.outcome,
-                detail=result.detail,
-                commit_sha=result.commit_sha,
-                senior_cost_usd=result.senior_cost_usd,
-            )
-            if result.cost_usd is None:
-                unknown = True
-                spent += result.worst_usd
-            else:
-                spent += result.cost_usd
-            if senior_total is not None:
-                senior_total = (
-                    None
-                    if result.senior_cost_usd is None
-                    else senior_total + result.senior_cost_usd
-                )
-            touched.extend(p for p in result.edits.paths if p not in touched)
-            history.append(AttemptRecord(step.tier, result.outcome, result.cost_usd, result.detail))
-            summaries.append(
-                AttemptSummary(
-                    number,
-                    step.tier,
-                    str(result.outcome),
-                    result.detail,
-                    result.cost_usd,
-                    result.usage.prompt_tokens,
-                    result.usage.completion_tokens,
-                    result.commit_sha,
-                )
-            )
-            self.progress(
-                f"[{number}] {step.tier}: {result.outcome}"
-                + (f" - {result.detail}" if result.detail else "")
-            )
-            outcome = result.outcome
-            if result.feedback:
-                feedback = result.feedback
-        status = STATUS_FOR_STEP[step.kind]
-        known = sum(a.cost_usd or 0.0 for a in summaries)
-        branch = workspace.branch if any(a.commit_sha for a in summaries) else None
-        self.ledger.finish_task(
-            task_id,
-            status=status,
-            reason=step.reason,
-            branch=branch,
-            cost_usd=None if unknown else known,
-            senior_cost_usd=senior_total,
+            pending = Pending(attempt_id, number, step.tier, result)
+            if result.awaiting_check:
+                state.pending = pending
+                self.progress(f"[{number}] {step.tier}: committed; waiting for the check")
+                return self._result(state, Status.RUNNING, "waiting for the check", workspace)
+            self._close_attempt(state, pending, workspace)
+
+    def _remaining(self, state: TaskRun) -> float:
+        return money.remaining(
+            self.config.budget,
+            money.Spend(state.spent, state.spent_before_today + state.spent),
         )
+
+    def _close_attempt(self, state: TaskRun, pending: Pending, workspace: Workspace) -> None:
+        result, tier, number = pending.result, pending.tier, pending.number
+        self.ledger.finish_attempt(
+            pending.attempt_id,
+            outcome=result.outcome,
+            detail=result.detail,
+            commit_sha=result.commit_sha,
+            senior_cost_usd=result.senior_cost_usd,
+        )
+        if result.cost_usd is None:
+            state.unknown = True
+            state.spent += result.worst_usd
+        else:
+            state.spent += result.cost_usd
+        if state.senior_total is not None:
+            state.senior_total = (
+                None
+                if result.senior_cost_usd is None
+                else state.senior_total + result.senior_cost_usd
+            )
+        state.touched.extend(p for p in result.edits.paths if p not in state.touched)
+        state.history.append(AttemptRecord(tier, result.outcome, result.cost_usd, result.detail))
+        state.summaries.append(
+            AttemptSummary(
+                number,
+                tier,
+                str(result.outcome),
+                result.detail,
+                result.cost_usd,
+                result.usage.prompt_tokens,
+                result.usage.completion_tokens,
+                result.commit_sha,
+            )
+        )
+        self.progress(
+            f"[{number}] {tier}: {result.outcome}"
+            + (f" - {result.detail}" if result.detail else "")
+        )
+        state.outcome = result.outcome
+        if result.feedback:
+            state.feedback = result.feedback
+
+    def _finish(
+        self, state: TaskRun, kind: StepKind, reason: str, workspace: Workspace
+    ) -> RunResult:
+        result = self._result(state, STATUS_FOR_STEP[kind], reason, workspace)
+        self.ledger.finish_task(
+            state.task_id,
+            status=result.status,
+            reason=reason,
+            branch=result.branch,
+            cost_usd=None if state.unknown else result.cost_usd,
+            senior_cost_usd=state.senior_total,
+        )
+        return result
+
+    def _result(
+        self, state: TaskRun, status: Status, reason: str, workspace: Workspace
+    ) -> RunResult:
+        committed = any(a.commit_sha for a in state.summaries) or state.pending is not None
         return RunResult(
             status=status,
-            reason=step.reason,
-            task_id=task_id,
-            branch=branch,
-            cost_usd=known,
-            cost_unknown=unknown,
-            senior_cost_usd=senior_total,
-            attempts=tuple(summaries),
+            reason=reason,
+            task_id=state.task_id,
+            branch=workspace.branch if committed else None,
+            cost_usd=sum(a.cost_usd or 0.0 for a in state.summaries),
+            cost_unknown=state.unknown,
+            senior_cost_usd=state.senior_total,
+            attempts=tuple(state.summaries),
+            state=state,
         )
 
     def _worst_cases(
@@ -501,14 +566,19 @@ class Engine:
             return produced
         produced.commit_sha = applied.commit_sha
         check = self.forge.run_check(workspace, self.config.check)
-        self.ledger.record_check(attempt_id, check)
-        if check.passed:
-            produced.detail = _check_detail(check)
+        if check is None:
+            produced.awaiting_check = True
             return produced
-        produced.outcome = Outcome.CHECK_FAILED
-        produced.detail = _check_detail(check)
-        produced.feedback = f"The check `{check.command}` failed:\n{check.excerpt}"
+        self.ledger.record_check(attempt_id, check)
+        self._conclude_check(produced, check)
         return produced
+
+    @staticmethod
+    def _conclude_check(produced: _Attempt, check: CheckResult) -> None:
+        produced.detail = _check_detail(check)
+        if not check.passed:
+            produced.outcome = Outcome.CHECK_FAILED
+            produced.feedback = f"The check `{check.command}` failed:\n{check.excerpt}"
 
 
 def _check_detail(check: CheckResult) -> str:

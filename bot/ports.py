@@ -139,6 +139,8 @@ class Workspace(Protocol):
 class Forge(Protocol):
     """Where the check runs and where the bot talks to people."""
 
-    def run_check(self, workspace: Workspace, check: CheckSpec) -> CheckResult: ...
+    def run_check(self, workspace: Workspace, check: CheckSpec) -> CheckResult | None:
+        """Run the check now, or return None when it runs elsewhere (CI after a push)."""
+        ...
 
     def say(self, text: str) -> None: ...

@@ -9,6 +9,7 @@ the allowed values, which is what a user needs to fix the file.
 from __future__ import annotations
 
 import importlib.resources
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,61 @@ class BudgetSpec:
     per_day_usd: float
 
 
+HOOK_NAMES = ("tests", "stubs")
+FORMATTERS = ("auto", "ruff", "black", "none")
+DEFAULT_STUB_MARKER = "# tierbot: stub"
+
+
+@dataclass(frozen=True)
+class HooksSpec:
+    """The pre-commit hooks (``tierbot-tests``, ``tierbot-stubs``): scope, marker, model use."""
+
+    run: tuple[str, ...] = HOOK_NAMES  # the hooks the plain git hook runs
+    tests_path: str | None = None  # "tests/test_{module}.py"-style layout; None: detected
+    marker: str = DEFAULT_STUB_MARKER  # the comment line above a def whose body is filled
+    model_tier: str | None = None  # None: the free template tier only
+    timeout: float = 60.0  # seconds for all model calls of one hook run
+    budget_usd: float = 0.05  # money for the model calls of one hook run
+    strict: bool = False  # an unreachable model fails the hook instead of a one-line note
+    format: str = "auto"  # "auto" (the repo's ruff or black config), "ruff", "black", "none"
+    exclude: tuple[str, ...] = ()  # globs of staged paths the hooks leave alone
+
+
+SEVERITIES = ("critical", "major", "minor", "nit")  # most to least severe
+# Generated, vendored and lock files: reviewing them costs tokens and finds nothing a human
+# wrote. Kept in step with the ``review.skip`` list of defaults.yml (a test checks).
+DEFAULT_REVIEW_SKIP = (
+    "**/*.lock",
+    "**/package-lock.json",
+    "**/npm-shrinkwrap.json",
+    "**/pnpm-lock.yaml",
+    "**/go.sum",
+    "**/vendor/**",
+    "**/node_modules/**",
+    "**/*.min.js",
+    "**/*.min.css",
+    "**/*.map",
+    "**/dist/**",
+    "**/*_pb2.py",
+    "**/*_pb2.pyi",
+    "**/*_pb2_grpc.py",
+    "**/*.pb.go",
+)
+
+
+@dataclass(frozen=True)
+class ReviewSpec:
+    """How the senior tier reviews a pull request (the ``review:`` section)."""
+
+    on_open: bool = False  # review every new non-draft PR without waiting for the label
+    skip: tuple[str, ...] = DEFAULT_REVIEW_SKIP  # globs of files never sent to the model
+    min_severity: str = "minor"  # findings below this are not posted
+    max_comments: int = 20  # inline comments per review; the rest go to the summary
+    max_chunks: int = 8  # model calls per review; files beyond are listed as not reviewed
+    chunk_tokens: int | None = None  # prompt tokens per call; None: the tier's context
+    triage: str | None = None  # a cheaper tier that picks the files worth a senior look
+
+
 @dataclass(frozen=True)
 class RepoConfig:
     ladder: tuple[str, ...]
@@ -96,6 +152,8 @@ class RepoConfig:
     paths: PathPolicy
     budget: BudgetSpec
     source: str = DEFAULTS_NAME
+    review: ReviewSpec = ReviewSpec()
+    hooks: HooksSpec = HooksSpec()
 
     def tier(self, name: str) -> TierSpec:
         return self.tiers[name]
@@ -190,6 +248,10 @@ class _Reader:
             raise ConfigError(self.file, self.key(name), f"expected an integer >= 1, got {value}")
         return int(value)
 
+    def boolean(self, name: str, default: bool) -> bool:
+        value: bool = self.get(name, lambda v: isinstance(v, bool), "true or false", default)
+        return value
+
     def one_of(self, name: str, choices: tuple[str, ...], default: str | None) -> str:
         value = self.data.get(name, default)
         if value not in choices:
@@ -216,7 +278,7 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-TOP_KEYS = ("ladder", "tiers", "task_types", "check", "paths", "budget")
+TOP_KEYS = ("ladder", "tiers", "task_types", "check", "paths", "budget", "hooks")
 TIER_KEYS = (
     "kind",
     "model",
@@ -228,6 +290,28 @@ TIER_KEYS = (
     "price",
 )
 TYPE_KEYS = ("label", "start", "ceiling", "output", "attempts")
+REVIEW_KEYS = (
+    "on_open",
+    "skip",
+    "min_severity",
+    "max_comments",
+    "max_chunks",
+    "chunk_tokens",
+    "triage",
+)
+# A review prompt carries instructions and at least one hunk; fewer tokens than this cannot.
+MIN_CHUNK_TOKENS = 1000
+HOOK_KEYS = (
+    "run",
+    "tests_path",
+    "marker",
+    "model_tier",
+    "timeout",
+    "budget_usd",
+    "strict",
+    "format",
+    "exclude",
+)
 
 
 def validate(data: Any, file: str) -> RepoConfig:
@@ -283,6 +367,7 @@ def validate(data: Any, file: str) -> RepoConfig:
             per_day_usd=budget_r.non_negative_number("per_day_usd", 20.0),
         ),
         source=file,
+        hooks=_hooks(file, data.get("hooks", {}), tiers, tuple(ladder)),
     )
 
 
@@ -338,6 +423,62 @@ def _task_type(file: str, name: str, raw: Any, ladder: tuple[str, ...]) -> TaskT
         ceiling=ceiling,
         output=r.one_of("output", ("commit", "comment"), "commit"),
         attempts=r.positive_int("attempts", 2),
+    )
+
+
+def _hooks(
+    file: str, raw: Any, tiers: Mapping[str, TierSpec], ladder: tuple[str, ...]
+) -> HooksSpec:
+    r = _Reader(file, "hooks", raw, HOOK_KEYS)
+    run = r.str_list("run", list(HOOK_NAMES))
+    for name in run:
+        if name not in HOOK_NAMES:
+            raise ConfigError(file, r.key("run"), f"unknown hook {name!r}", ", ".join(HOOK_NAMES))
+    tests_path = r.str_or_none("tests_path")
+    if tests_path is not None:
+        if "{module}" not in tests_path or not tests_path.endswith(".py"):
+            raise ConfigError(
+                file,
+                r.key("tests_path"),
+                f"expected a path ending in .py that contains {{module}}, got {tests_path!r}",
+                "tests/test_{module}.py, tests/{package}/test_{module}.py, null",
+            )
+        parts = tests_path.split("/")
+        if tests_path.startswith("/") or ".." in parts or "" in parts:
+            raise ConfigError(
+                file, r.key("tests_path"), f"must stay inside the repository, got {tests_path!r}"
+            )
+        unknown = set(re.findall(r"{([^{}]*)}", tests_path)) - {"module", "package"}
+        if unknown:
+            raise ConfigError(
+                file,
+                r.key("tests_path"),
+                f"unknown placeholder {{{sorted(unknown)[0]}}}",
+                "{module}, {package}",
+            )
+    marker = r.get(
+        "marker",
+        lambda v: isinstance(v, str) and v.strip().startswith("#") and len(v.strip()) > 1,
+        "a comment such as '# tierbot: stub'",
+        DEFAULT_STUB_MARKER,
+    )
+    model_tier = r.str_or_none("model_tier")
+    if model_tier is not None:
+        models = [name for name in ladder if not tiers[name].is_template]
+        if model_tier not in models:
+            raise ConfigError(
+                file, r.key("model_tier"), f"unknown value {model_tier!r}", ", ".join(models)
+            )
+    return HooksSpec(
+        run=tuple(dict.fromkeys(run)),
+        tests_path=tests_path,
+        marker=marker.strip(),
+        model_tier=model_tier,
+        timeout=r.positive_number("timeout", 60),
+        budget_usd=r.non_negative_number("budget_usd", 0.05),
+        strict=r.boolean("strict", False),
+        format=r.one_of("format", FORMATTERS, "auto"),
+        exclude=r.str_list("exclude", []),
     )
 
 

@@ -278,7 +278,7 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-TOP_KEYS = ("ladder", "tiers", "task_types", "check", "paths", "budget", "hooks")
+TOP_KEYS = ("ladder", "tiers", "task_types", "check", "paths", "budget", "hooks", "review")
 TIER_KEYS = (
     "kind",
     "model",
@@ -368,6 +368,7 @@ def validate(data: Any, file: str) -> RepoConfig:
         ),
         source=file,
         hooks=_hooks(file, data.get("hooks", {}), tiers, tuple(ladder)),
+        review=_review(file, data.get("review", {}), tiers, tuple(ladder)),
     )
 
 
@@ -423,6 +424,52 @@ def _task_type(file: str, name: str, raw: Any, ladder: tuple[str, ...]) -> TaskT
         ceiling=ceiling,
         output=r.one_of("output", ("commit", "comment"), "commit"),
         attempts=r.positive_int("attempts", 2),
+    )
+
+
+def _review(
+    file: str, raw: Any, tiers: Mapping[str, TierSpec], ladder: tuple[str, ...]
+) -> ReviewSpec:
+    r = _Reader(file, "review", raw, REVIEW_KEYS)
+    default = ReviewSpec()
+    skip = r.str_list("skip", list(default.skip))
+    for glob in skip:
+        if not glob.strip():
+            raise ConfigError(file, r.key("skip"), "an empty glob matches nothing")
+    max_comments = r.get(
+        "max_comments",
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "an integer >= 0 (0: every finding goes to the summary)",
+        default.max_comments,
+    )
+    chunk_tokens = r.get(
+        "chunk_tokens",
+        lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
+        "an integer or null",
+        default.chunk_tokens,
+    )
+    if chunk_tokens is not None and chunk_tokens < MIN_CHUNK_TOKENS:
+        raise ConfigError(
+            file,
+            r.key("chunk_tokens"),
+            f"expected null or at least {MIN_CHUNK_TOKENS} tokens, got {chunk_tokens}",
+        )
+    # The template tier cannot judge which files matter, so triage names a model tier.
+    triage = r.str_or_none("triage")
+    if triage is not None:
+        models = [name for name in ladder if not tiers[name].is_template]
+        if triage not in models:
+            raise ConfigError(
+                file, r.key("triage"), f"unknown value {triage!r}", ", ".join(["null", *models])
+            )
+    return ReviewSpec(
+        on_open=r.boolean("on_open", default.on_open),
+        skip=skip,
+        min_severity=r.one_of("min_severity", SEVERITIES, default.min_severity),
+        max_comments=max_comments,
+        max_chunks=r.positive_int("max_chunks", default.max_chunks),
+        chunk_tokens=chunk_tokens,
+        triage=triage,
     )
 
 

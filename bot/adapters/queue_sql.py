@@ -1,0 +1,260 @@
+"""Durable webhook deliveries and jobs with leases, in the ledger database (SQLite or PostgreSQL).
+
+A delivery is stored with its job in one transaction before the webhook is answered. Workers
+claim jobs with a lease; a worker that dies mid-job stops renewing it, the lease expires and
+another worker takes the job again (at least once; handlers are idempotent). Two jobs with the
+same key (one issue or pull request) are never leased at the same time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, String, Text, and_, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.adapters.ledger import Base, SqlLedger, UTCDateTime
+
+QUEUED, RUNNING, DONE, FAILED, IGNORED = "queued", "running", "done", "failed", "ignored"
+_PG_CLAIM_LOCK_KEY = 0x7469_6572_716E  # serialises claims on PostgreSQL
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeliveryORM(Base):
+    __tablename__ = "deliveries"
+
+    delivery_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    redeliveries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class JobORM(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    delivery_id: str
+    event: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int
+    lease_owner: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What intake did with a delivery: ``queued`` or ``duplicate``."""
+
+    outcome: str
+    job_id: int | None = None
+
+
+class SqlQueue:
+    def __init__(
+        self,
+        ledger: SqlLedger,
+        *,
+        lease_s: float = 60.0,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._ledger = ledger
+        self._lease = timedelta(seconds=lease_s)
+        self._clock = clock
+
+    # --- intake ------------------------------------------------------------------------
+    def accept(
+        self, *, delivery_id: str, event: str, action: str, key: str, payload: dict[str, Any]
+    ) -> Accepted:
+        """Store a delivery and its job; a redelivery of a failed one is queued again."""
+        now = self._clock()
+        try:
+            with self._ledger._write() as session:
+                found = session.get(DeliveryORM, delivery_id)
+                if found is not None:
+                    found.redeliveries += 1
+                    if found.status != FAILED:
+                        return Accepted("duplicate")
+                    found.status, found.error = QUEUED, ""
+                job = JobORM(
+                    delivery_id=delivery_id,
+                    event=event,
+                    key=key,
+                    payload=json.dumps(payload),
+                    state=QUEUED,
+                    run_after=now,
+                    created_at=now,
+                )
+                if found is None:
+                    session.add(
+                        DeliveryORM(
+                            delivery_id=delivery_id,
+                            event=event,
+                            action=action,
+                            status=QUEUED,
+                            received_at=now,
+                        )
+                    )
+                session.add(job)
+                session.flush()
+                return Accepted("queued", job.id)
+        except IntegrityError:
+            # The same delivery arrived twice at once; the other request stored it.
+            return Accepted("duplicate")
+
+    def ignore(self, *, delivery_id: str, event: str, action: str) -> None:
+        """Record a delivery tierbot does not act on, so the log shows it arrived."""
+        with self._ledger._write() as session:
+            if session.get(DeliveryORM, delivery_id) is None:
+                session.add(
+                    DeliveryORM(
+                        delivery_id=delivery_id,
+                        event=event,
+                        action=action,
+                        status=IGNORED,
+                        received_at=self._clock(),
+                    )
+                )
+
+    # --- workers -----------------------------------------------------------------------
+    def claim(self, worker: str) -> Job | None:
+        now = self._clock()
+        with self._ledger._write() as session:
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CLAIM_LOCK_KEY})
+            busy = set(
+                session.scalars(
+                    select(JobORM.key).where(JobORM.state == RUNNING, JobORM.lease_until >= now)
+                )
+            )
+            candidates = session.scalars(
+                select(JobORM)
+                .where(
+                    or_(
+                        and_(JobORM.state == QUEUED, JobORM.run_after <= now),
+                        and_(JobORM.state == RUNNING, JobORM.lease_until < now),
+                    )
+                )
+                .order_by(JobORM.id)
+                .limit(50)
+            ).all()
+            for row in candidates:
+                if row.key in busy:
+                    continue
+                if row.attempts >= row.max_attempts:
+                    self._give_up(session, row, "lease expired too often", now)
+                    continue
+                row.state, row.lease_owner = RUNNING, worker
+                row.lease_until = now + self._lease
+                row.attempts += 1
+                return Job(
+                    row.id,
+                    row.delivery_id,
+                    row.event,
+                    row.key,
+                    json.loads(row.payload),
+                    row.attempts,
+                    worker,
+                )
+        return None
+
+    def heartbeat(self, job: Job) -> bool:
+        """Extend the lease; False when the job was taken by another worker meanwhile."""
+        with self._ledger._write() as session:
+            result = session.execute(
+                update(JobORM)
+                .where(
+                    JobORM.id == job.id,
+                    JobORM.lease_owner == job.lease_owner,
+                    JobORM.state == RUNNING,
+                )
+                .values(lease_until=self._clock() + self._lease)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def complete(self, job: Job) -> None:
+        now = self._clock()
+        with self._ledger._write() as session:
+            row = session.get(JobORM, job.id)
+            if row is None or row.lease_owner != job.lease_owner:
+                return
+            row.state, row.finished_at, row.lease_until = DONE, now, None
+            delivery = session.get(DeliveryORM, row.delivery_id)
+            if delivery is not None and not self._open_jobs(session, row.delivery_id, row.id):
+                delivery.status = DONE
+
+    def fail(self, job: Job, error: str, *, retry_in_s: float | None = None) -> None:
+        """Return the job to the queue after ``retry_in_s``, or fail it for good (None)."""
+        now = self._clock()
+        with self._ledger._write() as session:
+            row = session.get(JobORM, job.id)
+            if row is None or row.lease_owner != job.lease_owner:
+                return
+            row.error = error[:4000]
+            if retry_in_s is not None and row.attempts < row.max_attempts:
+                row.state, row.lease_until = QUEUED, None
+                row.run_after = now + timedelta(seconds=retry_in_s)
+                return
+            self._give_up(session, row, error, now)
+
+    def _give_up(self, session: Any, row: JobORM, error: str, now: datetime) -> None:
+        row.state, row.finished_at, row.lease_until, row.error = FAILED, now, None, error[:4000]
+        delivery = session.get(DeliveryORM, row.delivery_id)
+        if delivery is not None:
+            delivery.status, delivery.error = FAILED, error[:4000]
+
+    @staticmethod
+    def _open_jobs(session: Any, delivery_id: str, other_than: int) -> bool:
+        return (
+            session.scalar(
+                select(JobORM.id)
+                .where(
+                    JobORM.delivery_id == delivery_id,
+                    JobORM.id != other_than,
+                    JobORM.state.in_((QUEUED, RUNNING)),
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+    # --- inspection ----------------------------------------------------------------------
+    def delivery_status(self, delivery_id: str) -> str | None:
+        with self._ledger._read() as session:
+            row = session.get(DeliveryORM, delivery_id)
+            return row.status if row else None
+
+    def counts(self) -> dict[str, int]:
+        with self._ledger._read() as session:
+            out: dict[str, int] = {}
+            for state in session.scalars(select(JobORM.state)):
+                out[state] = out.get(state, 0) + 1
+            return out

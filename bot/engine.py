@@ -28,6 +28,7 @@ from bot.core.types import (
     AttemptRecord,
     CheckResult,
     EditSet,
+    FileEdit,
     Message,
     Outcome,
     Status,
@@ -151,6 +152,81 @@ class TaskRun:
     unknown: bool = False
     senior_total: float | None = 0.0
     pending: Pending | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything needed to resume in another process (a worker after a CI webhook)."""
+        pending = None
+        if self.pending is not None:
+            r = self.pending.result
+            pending = {
+                "attempt_id": self.pending.attempt_id,
+                "number": self.pending.number,
+                "tier": self.pending.tier,
+                "outcome": str(r.outcome),
+                "detail": r.detail,
+                "feedback": r.feedback,
+                "paths": list(r.edits.paths),
+                "cost_usd": r.cost_usd,
+                "worst_usd": r.worst_usd,
+                "senior_cost_usd": r.senior_cost_usd,
+                "usage": [r.usage.prompt_tokens, r.usage.completion_tokens],
+                "commit_sha": r.commit_sha,
+            }
+        return {
+            "task_id": self.task_id,
+            "task": asdict(self.task),
+            "ladder": asdict(self.ladder),
+            "spent_before_today": self.spent_before_today,
+            "history": [asdict(h) for h in self.history],
+            "summaries": [asdict(a) for a in self.summaries],
+            "outcome": str(self.outcome) if self.outcome else None,
+            "feedback": self.feedback,
+            "touched": self.touched,
+            "spent": self.spent,
+            "unknown": self.unknown,
+            "senior_total": self.senior_total,
+            "pending": pending,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TaskRun:
+        ladder = dict(data["ladder"])
+        ladder["tiers"] = tuple(ladder["tiers"])
+        pending = None
+        if data.get("pending"):
+            p = data["pending"]
+            result = _Attempt(
+                Outcome(p["outcome"]),
+                detail=p["detail"],
+                feedback=p["feedback"],
+                # After the commit only the paths matter (they join ``touched``).
+                edits=EditSet(tuple(FileEdit(path, "") for path in p["paths"])),
+                cost_usd=p["cost_usd"],
+                worst_usd=p["worst_usd"],
+                senior_cost_usd=p["senior_cost_usd"],
+                usage=Usage(*p["usage"]),
+                commit_sha=p["commit_sha"],
+                awaiting_check=True,
+            )
+            pending = Pending(p["attempt_id"], p["number"], p["tier"], result)
+        return cls(
+            task_id=data["task_id"],
+            task=Task(**data["task"]),
+            ladder=Ladder(**ladder),
+            spent_before_today=data["spent_before_today"],
+            history=[
+                AttemptRecord(h["tier"], Outcome(h["outcome"]), h["cost_usd"], h["detail"])
+                for h in data["history"]
+            ],
+            summaries=[AttemptSummary(**a) for a in data["summaries"]],
+            outcome=Outcome(data["outcome"]) if data["outcome"] else None,
+            feedback=data["feedback"],
+            touched=list(data["touched"]),
+            spent=data["spent"],
+            unknown=data["unknown"],
+            senior_total=data["senior_total"],
+            pending=pending,
+        )
 
 
 class Engine:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.config import load_config
 from bot.core.types import Outcome, Status
-from bot.engine import Engine, make_task, slugify
+from bot.engine import Engine, TaskRun, make_task, slugify
 from bot.executor import Executor
 from bot.ports import ModelError, ModelErrorKind
 from tests.support.fakes import (
@@ -58,8 +60,9 @@ def test_check_elsewhere_pauses_then_resumes_to_done():
 
     assert result.status is Status.RUNNING and result.branch == ws.branch
     assert len(ws.commits) == 1 and len(models.calls) == 1
-    state = result.state
-    assert state is not None
+    assert result.state is not None
+    # Round-trip through JSON, as a worker does between the push and the CI webhook.
+    state = TaskRun.from_json(json.loads(json.dumps(result.state.to_json())))
     result = eng.resume(state, failed(), ws, executor)
     assert result.status is Status.RUNNING  # retried at junior with the log, checking again
     assert "assert 5 == 6" in models.calls[1][1][-1].content

@@ -1,4 +1,4 @@
-"""What the core asks the outside world to do; the executor is the only place that does it."""
+"""What the core and the handlers ask the outside world to do; the executor does it."""
 
 from __future__ import annotations
 
@@ -18,9 +18,50 @@ class Commit:
 
 @dataclass(frozen=True)
 class Say:
-    """Tell the people following the task (terminal locally, a comment on GitHub)."""
+    """Tell the people following the task (terminal locally)."""
 
     text: str
 
 
-Action = Commit | Say
+@dataclass(frozen=True)
+class UpsertComment:
+    """Create the bot's comment that carries ``marker``, or edit it in place."""
+
+    repo: str
+    number: int
+    marker: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    repo: str
+    number: int
+    body: str
+
+
+@dataclass(frozen=True)
+class AddLabels:
+    repo: str
+    number: int
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RemoveLabel:
+    repo: str
+    number: int
+    label: str
+
+
+@dataclass(frozen=True)
+class OpenPull:
+    repo: str
+    head: str
+    base: str
+    title: str
+    body: str
+
+
+GitHubAction = UpsertComment | Comment | AddLabels | RemoveLabel | OpenPull
+Action = Commit | Say | GitHubAction

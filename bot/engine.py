@@ -290,7 +290,7 @@ class Engine:
         state.pending = None
         self.ledger.record_check(pending.attempt_id, check)
         self._conclude_check(pending.result, check)
-        self._close_attempt(state, pending, workspace)
+        self._close_attempt(state, pending)
         return self._drive(state, workspace, executor)
 
     def _drive(self, state: TaskRun, workspace: Workspace, executor: Executor) -> RunResult:
@@ -299,7 +299,9 @@ class Engine:
             view = BudgetView(remaining, self._worst_cases(state.ladder, state.task, workspace))
             step = next_step(state.ladder, state.history, state.outcome, view)
             if step.kind is not StepKind.CALL:
-                return self._finish(state, step.kind, step.reason, workspace)
+                return self._finish(
+                    state, STATUS_FOR_STEP[step.kind], step.reason, workspace.branch
+                )
             assert step.tier is not None
             number = len(state.history) + 1
             self.progress(f"[{number}] {step.tier}: {step.reason}")
@@ -319,8 +321,10 @@ class Engine:
             if result.awaiting_check:
                 state.pending = pending
                 self.progress(f"[{number}] {step.tier}: committed; waiting for the check")
-                return self._result(state, Status.RUNNING, "waiting for the check", workspace)
-            self._close_attempt(state, pending, workspace)
+                return self._result(
+                    state, Status.RUNNING, "waiting for the check", workspace.branch
+                )
+            self._close_attempt(state, pending)
 
     def _remaining(self, state: TaskRun) -> float:
         return money.remaining(
@@ -328,7 +332,7 @@ class Engine:
             money.Spend(state.spent, state.spent_before_today + state.spent),
         )
 
-    def _close_attempt(self, state: TaskRun, pending: Pending, workspace: Workspace) -> None:
+    def _close_attempt(self, state: TaskRun, pending: Pending) -> None:
         result, tier, number = pending.result, pending.tier, pending.number
         self.ledger.finish_attempt(
             pending.attempt_id,
@@ -370,10 +374,20 @@ class Engine:
         if result.feedback:
             state.feedback = result.feedback
 
-    def _finish(
-        self, state: TaskRun, kind: StepKind, reason: str, workspace: Workspace
-    ) -> RunResult:
-        result = self._result(state, STATUS_FOR_STEP[kind], reason, workspace)
+    def stop(self, state: TaskRun, check: CheckResult, reason: str, branch: str) -> RunResult:
+        """End a task whose check failed for a reason no tier can fix (e.g. the base is red)."""
+        pending = state.pending
+        if pending is None:
+            raise ValueError(f"task {state.task_id} is not waiting for a check")
+        state.pending = None
+        self.ledger.record_check(pending.attempt_id, check)
+        self._conclude_check(pending.result, check)
+        pending.result.detail = f"{pending.result.detail}; {reason}"
+        self._close_attempt(state, pending)
+        return self._finish(state, Status.NEEDS_HUMAN, reason, branch)
+
+    def _finish(self, state: TaskRun, status: Status, reason: str, branch: str) -> RunResult:
+        result = self._result(state, status, reason, branch)
         self.ledger.finish_task(
             state.task_id,
             status=result.status,
@@ -384,15 +398,13 @@ class Engine:
         )
         return result
 
-    def _result(
-        self, state: TaskRun, status: Status, reason: str, workspace: Workspace
-    ) -> RunResult:
+    def _result(self, state: TaskRun, status: Status, reason: str, branch: str) -> RunResult:
         committed = any(a.commit_sha for a in state.summaries) or state.pending is not None
         return RunResult(
             status=status,
             reason=reason,
             task_id=state.task_id,
-            branch=workspace.branch if committed else None,
+            branch=branch if committed else None,
             cost_usd=sum(a.cost_usd or 0.0 for a in state.summaries),
             cost_unknown=state.unknown,
             senior_cost_usd=state.senior_total,

@@ -1,10 +1,20 @@
-"""The only writer: applies Actions through the ports, and does nothing under dry-run."""
+"""The only writer: applies Actions through the ports, and only records them under dry-run."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from bot.actions import Action, Commit, Say
+from bot.actions import (
+    Action,
+    AddLabels,
+    Comment,
+    Commit,
+    OpenPull,
+    RemoveLabel,
+    Say,
+    UpsertComment,
+)
 from bot.ports import Forge, Workspace
 
 
@@ -13,12 +23,21 @@ class Applied:
     action: Action
     commit_sha: str | None = None
     dry_run: bool = False
+    result: Any = None
 
 
 class Executor:
-    def __init__(self, *, forge: Forge, workspace: Workspace | None, dry_run: bool) -> None:
+    def __init__(
+        self,
+        *,
+        forge: Forge | None = None,
+        workspace: Workspace | None = None,
+        github: Any = None,
+        dry_run: bool,
+    ) -> None:
         self._forge = forge
         self._workspace = workspace
+        self._github = github
         self._dry_run = dry_run
         self.log: list[Applied] = []
 
@@ -28,10 +47,11 @@ class Executor:
         elif isinstance(action, Commit):
             applied = Applied(action, commit_sha=self._commit(action))
         elif isinstance(action, Say):
-            self._forge.say(action.text)
+            if self._forge is not None:
+                self._forge.say(action.text)
             applied = Applied(action)
-        else:  # pragma: no cover - exhaustive over Action
-            raise TypeError(f"unknown action {action!r}")
+        else:
+            applied = Applied(action, result=self._github_write(action))
         self.log.append(applied)
         return applied
 
@@ -44,3 +64,19 @@ class Executor:
         except Exception:
             self._workspace.discard()
             raise
+
+    def _github_write(self, action: Action) -> Any:
+        gh = self._github
+        if gh is None:
+            raise RuntimeError(f"{type(action).__name__} needs a GitHub forge")
+        if isinstance(action, UpsertComment):
+            return gh.upsert_comment(action.repo, action.number, action.marker, action.body)
+        if isinstance(action, Comment):
+            return gh.create_comment(action.repo, action.number, action.body)
+        if isinstance(action, AddLabels):
+            return gh.add_labels(action.repo, action.number, list(action.labels))
+        if isinstance(action, RemoveLabel):
+            return gh.remove_label(action.repo, action.number, action.label)
+        if isinstance(action, OpenPull):
+            return gh.create_pull(action.repo, action.head, action.base, action.title, action.body)
+        raise TypeError(f"unknown action {action!r}")

@@ -8,7 +8,7 @@ repository's hooks run (never skipped silently); nothing is ever force-pushed or
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 
 import git
@@ -241,3 +241,30 @@ class CheckoutView:
 
     def discard(self) -> None:
         return None
+
+
+class PushingWorkspace(GitWorkspace):
+    """A workspace on a clone whose commits are pushed at once: on a forge a commit only
+    counts (and CI only runs) once it is on the remote branch."""
+
+    def __init__(self, repo: git.Repo, branch: str, push: Callable[[Path, str], None]) -> None:
+        super().__init__(repo, branch)
+        self._push = push
+
+    @classmethod
+    def on_branch(
+        cls, clone: Path, branch: str, base: str, push: Callable[[Path, str], None]
+    ) -> PushingWorkspace:
+        """Check out ``branch`` from the remote if it exists, else start it from ``base``."""
+        if not branch.startswith("tierbot/"):
+            raise GitError(f"refusing to work on {branch}: tierbot only writes tierbot/* branches")
+        repo = git.Repo(clone)
+        remote_refs = {ref.remote_head for ref in repo.remotes.origin.refs}
+        start = f"origin/{branch}" if branch in remote_refs else f"origin/{base}"
+        repo.git.checkout("--quiet", "-B", branch, start)
+        return cls(repo, branch, push)
+
+    def commit(self, message: str, trailers: Mapping[str, str]) -> str:
+        sha = super().commit(message, trailers)
+        self._push(self.root, self.branch)
+        return sha

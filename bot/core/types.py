@@ -30,6 +30,7 @@ class Status(StrEnum):
     DONE = "done"
     NEEDS_HUMAN = "needs-human"
     BUDGET_STOP = "budget-stop"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,129 @@
+"""Which tierbot task belongs to which issue on GitHub, its PR and status comment, and refusals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.adapters.ledger import Base, SqlLedger, UTCDateTime
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IssueTaskORM(Base):
+    __tablename__ = "issue_tasks"
+    __table_args__ = (UniqueConstraint("repo", "issue"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repo: Mapped[str] = mapped_column(String(255))
+    issue: Mapped[int] = mapped_column(Integer)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(255), default="")
+    branch: Mapped[str] = mapped_column(String(255), default="")
+    pr_number: Mapped[int | None] = mapped_column(Integer)
+    comment_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32), default="running")
+    state_json: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RefusalORM(Base):
+    __tablename__ = "refusals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repo: Mapped[str] = mapped_column(String(255), index=True)
+    number: Mapped[int | None] = mapped_column(Integer)
+    sender: Mapped[str] = mapped_column(String(255))
+    event: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass
+class IssueTask:
+    repo: str
+    issue: int
+    task_id: int | None = None
+    label: str = ""
+    branch: str = ""
+    pr_number: int | None = None
+    comment_id: int | None = None
+    status: str = "running"
+    state: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    repo: str
+    number: int | None
+    sender: str
+    event: str
+    reason: str
+
+
+class IssueTaskStore:
+    def __init__(self, ledger: SqlLedger, *, clock: Callable[[], datetime] = _utcnow) -> None:
+        self._ledger = ledger
+        self._clock = clock
+
+    def get(self, repo: str, issue: int) -> IssueTask | None:
+        with self._ledger._read() as session:
+            row = session.scalar(
+                select(IssueTaskORM).where(IssueTaskORM.repo == repo, IssueTaskORM.issue == issue)
+            )
+            if row is None:
+                return None
+            return IssueTask(
+                row.repo,
+                row.issue,
+                row.task_id,
+                row.label,
+                row.branch,
+                row.pr_number,
+                row.comment_id,
+                row.status,
+                json.loads(row.state_json) if row.state_json else None,
+            )
+
+    def save(self, item: IssueTask) -> None:
+        with self._ledger._write() as session:
+            row = session.scalar(
+                select(IssueTaskORM).where(
+                    IssueTaskORM.repo == item.repo, IssueTaskORM.issue == item.issue
+                )
+            )
+            if row is None:
+                row = IssueTaskORM(repo=item.repo, issue=item.issue)
+                session.add(row)
+            row.task_id, row.label, row.branch = item.task_id, item.label, item.branch
+            row.pr_number, row.comment_id, row.status = item.pr_number, item.comment_id, item.status
+            row.state_json = json.dumps(item.state) if item.state is not None else ""
+            row.updated_at = self._clock()
+
+    def refuse(self, refusal: Refusal) -> None:
+        with self._ledger._write() as session:
+            session.add(
+                RefusalORM(
+                    repo=refusal.repo,
+                    number=refusal.number,
+                    sender=refusal.sender,
+                    event=refusal.event,
+                    reason=refusal.reason,
+                    created_at=self._clock(),
+                )
+            )
+
+    def refusals(self, repo: str) -> list[Refusal]:
+        with self._ledger._read() as session:
+            rows = session.scalars(
+                select(RefusalORM).where(RefusalORM.repo == repo).order_by(RefusalORM.id)
+            )
+            return [Refusal(r.repo, r.number, r.sender, r.event, r.reason) for r in rows]

@@ -1,0 +1,14 @@
+"""Event handlers, one module per event family, composed into one router."""
+
+from __future__ import annotations
+
+from bot.router import Router
+
+
+def build_router() -> Router:
+    from bot.handlers import ci, tasks
+
+    router = Router()
+    router.include(tasks.router)
+    router.include(ci.router)
+    return router

@@ -255,6 +255,33 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     ctx.invoke(report, repo_path=root)
 
 
+@cli.group()
+def hooks() -> None:
+    """Git hooks: skeleton tests and marked stubs written before a commit (docs/hooks.md)."""
+
+
+@hooks.command("install")
+@click.option(
+    "--repo",
+    "repo_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Any directory inside the repository.",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace an existing pre-commit hook (kept as pre-commit.backup)."
+)
+def hooks_install(repo_path: Path, force: bool) -> None:
+    """Install the plain git pre-commit hook (honours core.hooksPath)."""
+    from bot.hooks.install import install
+
+    result = install(repo_path, python=sys.executable, force=force)
+    click.echo(result.message, err=result.code != 0)
+    if result.code:
+        raise SystemExit(result.code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="tierbot")

@@ -1,0 +1,130 @@
+"""Write what a hook generated to the ledger, one task per generated item, never failing the hook.
+
+The ledger is an audit trail: ``tierbot report`` shows the template tier's free work next to
+what the model tiers cost. A hook's job is the commit in front of the developer, so a ledger
+that cannot be opened (a read-only git dir, a locked or unreachable database, a missing driver)
+costs one note line, never the exit status.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.hooks.common import Echo
+
+if TYPE_CHECKING:
+    from bot.config import RepoConfig
+    from bot.ports import CallRecord
+
+TEMPLATE = "template"
+
+
+def _slug(text: str) -> str:
+    # bot.engine.slugify's rule, without importing the engine (and Jinja2) for one helper.
+    return "-".join(re.findall(r"[a-z0-9]+", text.lower()))[:48].strip("-") or "task"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One generated item: the tests of one public name, or the body of one stub."""
+
+    task_type: str  # "tests" or "stub", the task types `tierbot report` groups by
+    title: str
+    detail: str  # what was written where
+    read_chars: int  # what a model would have read for the same work (the counterfactual)
+    wrote_chars: int
+    call: CallRecord | None = None  # a model call; None: the template tier (free)
+    done: bool = True  # False: a model call that wrote nothing
+
+    @property
+    def tier(self) -> str:
+        return self.call.tier if self.call is not None else TEMPLATE
+
+
+def record(
+    items: Sequence[Item],
+    *,
+    repo_root: Path,
+    git_dir: Path,
+    config: RepoConfig,
+    env: Mapping[str, str],
+    out: Echo,
+    hook: str,
+) -> None:
+    """Record ``items`` as finished tasks; any failure is one note line on ``out``."""
+    if not items:
+        return
+    try:
+        _record(items, repo_root=repo_root, git_dir=git_dir, config=config, env=env)
+    except Exception as exc:  # the audit trail must never fail a commit; say why, move on
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        out(f"{hook}: note: the ledger was not updated ({detail})")
+
+
+def _record(
+    items: Sequence[Item],
+    *,
+    repo_root: Path,
+    git_dir: Path,
+    config: RepoConfig,
+    env: Mapping[str, str],
+) -> None:
+    from bot.adapters.ledger import SqlLedger
+    from bot.adapters.prices import load_price_table
+    from bot.core import budget as money
+    from bot.core.types import Outcome, Status, Task, Usage
+    from bot.ports import CallRecord
+    from bot.settings import Settings
+
+    senior_price = money.price_for(config.tier(config.ladder[-1]), load_price_table())
+    url = Settings.from_env(env).ledger_url(git_dir)
+    with SqlLedger(url) as ledger:
+        for item in items:
+            started = time.monotonic()
+            task = Task(
+                type=item.task_type,
+                text=item.detail,
+                title=item.title[:120],
+                slug=_slug(item.title),
+            )
+            task_id = ledger.start_task(
+                repo=str(repo_root), task=task, start_tier=item.tier, ceiling=item.tier
+            )
+            attempt_id = ledger.start_attempt(task_id, number=1, tier=item.tier)
+            if item.call is None:
+                usage = Usage(
+                    money.estimate_tokens(
+                        "x" * item.read_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL
+                    ),
+                    money.estimate_tokens(
+                        "x" * item.wrote_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL
+                    ),
+                )
+                call = CallRecord(TEMPLATE, TEMPLATE, 0, 0, 0.0, time.monotonic() - started, "ok")
+            else:
+                call = item.call
+                usage = Usage(call.prompt_tokens, call.completion_tokens)
+            senior = money.cost(senior_price, usage) if call.outcome == "ok" else 0.0
+            ledger.record_call(task_id, attempt_id, call)
+            ledger.finish_attempt(
+                attempt_id,
+                outcome=Outcome.GREEN if item.done else Outcome.MODEL_ERROR,
+                detail=item.detail,
+                commit_sha=None,
+                senior_cost_usd=senior,
+            )
+            ledger.finish_task(
+                task_id,
+                status=Status.DONE if item.done else Status.NEEDS_HUMAN,
+                reason=item.detail
+                if item.done
+                else f"left as a stub: {call.error or call.outcome}",
+                branch=None,
+                cost_usd=call.cost_usd if call.outcome != "refused" else 0.0,
+                senior_cost_usd=senior,
+            )

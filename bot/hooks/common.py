@@ -1,0 +1,248 @@
+"""What the hooks share: the repository they run in, staged-file filters, config and output.
+
+This module is on every hook run, so it stays light. A run with nothing to do (the usual case
+for a commit) must finish in about the time Python takes to start, which rules out importing
+litellm, SQLAlchemy, Jinja2, GitPython, rich or click here; the modules that write import what
+they need inside the functions that write.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import RepoConfig
+
+EXIT_OK = 0
+EXIT_CHANGED = 1  # files were written, or a staged file could not be read: nothing committed
+EXIT_CONFIG = 2  # the repository config is invalid, or this is not a git work tree
+
+# Names pytest and the template tier treat as scripts or fixtures, never as modules to test.
+NOT_TESTABLE = frozenset({"conftest.py", "setup.py", "noxfile.py", "__main__.py"})
+_BINARY_PROBE = 8000  # bytes looked at for a NUL, as git does to call a file binary
+
+
+class HookError(Exception):
+    """The hook cannot run at all; the message is one line and ``code`` the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_CONFIG) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+Echo = Callable[[str], None]
+
+
+def echo(line: str) -> None:
+    print(line, flush=True)
+
+
+def is_python(path: str) -> bool:
+    return path.endswith(".py")
+
+
+def is_test_path(path: str) -> bool:
+    """A test module or fixture file by pytest's conventions (and the template tier's)."""
+    parts = path.split("/")
+    base = parts[-1]
+    return (
+        base.startswith("test_")
+        or base.endswith("_test.py")
+        or base == "conftest.py"
+        or any(p in {"tests", "test"} for p in parts[:-1])
+    )
+
+
+def normalize(path: str) -> str:
+    path = path.replace(os.sep, "/") if os.sep != "/" else path
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+@dataclass
+class Repo:
+    """The work tree a hook runs in; git is asked only for what a run actually needs."""
+
+    root: Path
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    _files: list[str] | None = None
+
+    @classmethod
+    def at_cwd(cls) -> Repo:
+        """The work tree around the current directory.
+
+        git and pre-commit both run hooks from the top of the work tree, so a ``.git`` entry
+        (a directory, or a file in a linked worktree) answers without starting git.
+        """
+        cwd = Path.cwd()
+        if (cwd / ".git").exists():
+            return cls(cwd)
+        try:
+            top = _git(cwd, "rev-parse", "--show-toplevel").strip()
+        except HookError:
+            raise HookError(f"{cwd} is not inside a git work tree") from None
+        return cls(Path(top))
+
+    def git(self, *args: str) -> str:
+        return _git(self.root, *args, env=self.env)
+
+    def files(self) -> list[str]:
+        """Tracked and staged paths (``git ls-files``), read once per run."""
+        if self._files is None:
+            out = self.git("ls-files", "-z")
+            self._files = [normalize(p) for p in out.split("\0") if p]
+        return self._files
+
+    def git_dir(self) -> Path:
+        """The common git directory (shared by linked worktrees): where the ledger lives."""
+        path = Path(self.git("rev-parse", "--git-common-dir").strip())
+        return path if path.is_absolute() else (self.root / path).resolve()
+
+    def relative(self, path: str) -> str:
+        """A path given on the command line, relative to the work tree root."""
+        absolute = Path(path) if os.path.isabs(path) else Path.cwd() / path
+        try:
+            return normalize(os.path.relpath(absolute, self.root))
+        except ValueError:  # another drive on Windows
+            return normalize(path)
+
+
+def _git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    try:
+        out = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise HookError(f"cannot run git: {exc}") from None
+    if out.returncode != 0:
+        detail = (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]
+        raise HookError(f"git {args[0]} failed: {detail}")
+    return out.stdout
+
+
+def load_config(repo: Repo) -> RepoConfig:
+    """The repository config merged over the packaged defaults; a bad file is a HookError."""
+    from bot.config import ConfigError, load_repo_config
+
+    try:
+        return load_repo_config(repo.root)
+    except ConfigError as exc:
+        raise HookError(f"error: {exc}") from None
+
+
+def excluded(path: str, globs: Sequence[str]) -> bool:
+    if not globs:
+        return False
+    from bot.core.paths import glob_match
+
+    return any(glob_match(path, pattern) for pattern in globs)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A staged Python file that parses; ``tree`` is its module AST."""
+
+    path: str
+    text: str
+    tree: ast.Module
+    newline: str  # "\n" or "\r\n", kept when the file is written back
+
+
+def read_sources(repo: Repo, paths: Iterable[str]) -> tuple[list[Source], list[str]]:
+    """Parse each file; binary, undecodable and missing files are skipped silently.
+
+    Returns the sources and ``file:line: message`` lines for files that do not parse.
+    """
+    sources: list[Source] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            data = (repo.root / path).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            continue  # deleted or renamed away since it was staged
+        except OSError as exc:
+            problems.append(f"{path}:1: cannot be read: {exc.strerror or exc}")
+            continue
+        if b"\0" in data[:_BINARY_PROBE]:
+            continue
+        try:
+            raw = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            continue
+        newline = "\r\n" if "\r\n" in raw else "\n"
+        text = raw.replace("\r\n", "\n")
+        try:
+            tree = compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            assert isinstance(tree, ast.Module)
+        except SyntaxError as exc:
+            problems.append(f"{path}:{exc.lineno or 1}: {exc.msg}")
+            continue
+        except (ValueError, RecursionError) as exc:
+            problems.append(f"{path}:1: cannot be parsed: {exc}")
+            continue
+        sources.append(Source(path, text, tree, newline))
+    return sources, problems
+
+
+def write_text(path: Path, text: str, newline: str = "\n") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline=newline) as handle:
+        handle.write(text)
+
+
+def detect_newline(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return "\r\n" if b"\r\n" in handle.read(_BINARY_PROBE) else "\n"
+    except OSError:
+        return "\n"
+
+
+def referenced(names: set[str], texts: Iterable[str]) -> set[str]:
+    """The subset of ``names`` that occurs as a whole word in any of ``texts``."""
+    found: set[str] = set()
+    if not names:
+        return found
+    pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names))) + r")\b")
+    for text in texts:
+        found.update(pattern.findall(text))
+        if found >= names:
+            break
+    return found
+
+
+def read_texts(root: Path, paths: Iterable[str]) -> Iterable[str]:
+    """File texts read lazily (a caller that has found every name stops reading)."""
+    for path in paths:
+        try:
+            yield (root / path).read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+
+
+def run_guarded(hook: str, body: Callable[[], int], out: Echo = echo) -> int:
+    """Run a hook body; a HookError becomes one line on stderr and its exit status."""
+    try:
+        return body()
+    except HookError as exc:
+        message = str(exc)
+        print(f"{hook}: {message}", file=sys.stderr, flush=True)
+        return exc.code
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")

@@ -1,0 +1,333 @@
+"""``tierbot-tests``: skeleton tests for staged public functions and classes no test mentions.
+
+For each staged Python module (test files, fixtures and scripts aside) the hook reads the
+top-level functions and classes and looks for each name, as a whole word, in the repository's
+test files. Names found nowhere get skeleton tests from the template tier
+(:func:`bot.core.templates.skeleton_tests`) in the module's test file: created, or extended
+without changing a line that is already there. The common case, every name already mentioned,
+is decided without importing the template tier at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.hooks.common import (
+    EXIT_CHANGED,
+    EXIT_OK,
+    NOT_TESTABLE,
+    Echo,
+    Repo,
+    Source,
+    detect_newline,
+    echo,
+    excluded,
+    is_python,
+    is_test_path,
+    load_config,
+    plural,
+    read_sources,
+    read_texts,
+    referenced,
+    run_guarded,
+    write_text,
+)
+
+if TYPE_CHECKING:
+    from bot.config import RepoConfig
+    from bot.core.templates import PublicName
+    from bot.hooks.audit import Item
+    from bot.hooks.formatting import Written
+
+HOOK = "tierbot-tests"
+TESTED_KINDS = frozenset({"function", "class"})
+
+# pytest's default import mode puts the directory of a conftest.py that is not inside a package
+# on sys.path, so plain `pytest` (not only `python -m pytest`) imports modules at the root.
+ROOT_CONFTEST = '''\
+"""Make modules at the repository root importable from the tests.
+
+pytest's default ``prepend`` import mode puts the directory of a ``conftest.py`` that
+is not inside a package on ``sys.path``, so a plain ``pytest`` finds the root modules
+just as ``python -m pytest`` does.
+"""
+'''
+_PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=HOOK,
+        description="Write skeleton tests for staged public functions and classes that no "
+        "test mentions yet (tierbot's free template tier).",
+    )
+    parser.add_argument("filenames", nargs="*", help="staged files (pre-commit passes them)")
+    args = parser.parse_args(argv)
+    return run_guarded(HOOK, lambda: run(args.filenames))
+
+
+def run(
+    filenames: Sequence[str],
+    *,
+    repo: Repo | None = None,
+    config: RepoConfig | None = None,
+    out: Echo = echo,
+) -> int:
+    """The hook on ``filenames``; exit status 0 (nothing to do), 1 (wrote, or bad input)."""
+    if not any(is_python(f) for f in filenames):
+        return EXIT_OK
+    repo = repo or Repo.at_cwd()
+    paths = list(dict.fromkeys(repo.relative(f) for f in filenames if is_python(f)))
+    paths = [p for p in paths if not is_test_path(p) and p.rsplit("/", 1)[-1] not in NOT_TESTABLE]
+    if not paths:
+        return EXIT_OK
+    config = config or load_config(repo)
+    paths = [p for p in paths if not excluded(p, config.hooks.exclude)]
+    sources, problems = read_sources(repo, paths)
+    if problems:
+        for line in problems:
+            out(line)
+        out(f"{HOOK}: nothing written: fix the {plural(len(problems), 'file')} above first")
+        return EXIT_CHANGED
+    wanted = {s.path: top_level_names(s.tree) for s in sources}
+    every = set().union(*wanted.values()) if wanted else set()
+    if not every:
+        return EXIT_OK
+    tests = [f for f in repo.files() if is_python(f) and is_test_path(f)]
+    mentioned = referenced(every, read_texts(repo.root, tests))
+    missing = {path: names - mentioned for path, names in wanted.items() if names - mentioned}
+    if not missing:
+        return EXIT_OK
+    return _write_tests(repo, config, [s for s in sources if s.path in missing], missing, out)
+
+
+def top_level_names(tree: ast.Module) -> set[str]:
+    """Module-level functions and classes that make up the module's interface.
+
+    With a literal ``__all__`` exactly those of its names the module defines; otherwise the
+    names without a leading underscore. (The template tier's ``public_names`` has the final
+    say; this is the cheap first look that lets a no-op run skip it.)
+    """
+    defined = {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
+    exported = _literal_all(tree)
+    if exported is not None:
+        return defined & exported
+    return {name for name in defined if not name.startswith("_")}
+
+
+def _literal_all(tree: ast.Module) -> set[str] | None:
+    names: set[str] | None = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value, extends = node.targets, node.value, False
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign) and node.value is not None:
+            targets, value, extends = [node.target], node.value, isinstance(node, ast.AugAssign)
+        else:
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            continue
+        if not isinstance(value, ast.List | ast.Tuple):
+            return None  # computed: fall back to the naming rule
+        strings = {
+            e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+        }
+        if not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts):
+            return None
+        names = strings if names is None or not extends else names | strings
+    return names
+
+
+@dataclass
+class _Plan:
+    """The new text of one test file, and what went into it."""
+
+    path: str
+    original: str | None  # the file as it is on disk; None: a new file
+    newline: str
+    current: str | None
+    items: list[tuple[Source, list[PublicName]]] = field(default_factory=list)
+
+
+def _test_path(path: str, import_name: str, files: Sequence[str], layout: str | None) -> str:
+    from bot.core.templates import test_path_for
+
+    if layout is None:
+        return test_path_for(path, files)
+    package, _, module = import_name.rpartition(".")
+    target = layout.replace("{module}", module).replace("{package}", package.replace(".", "/"))
+    return "/".join(part for part in target.split("/") if part)
+
+
+def _import_root(path: str, import_name: str) -> str:
+    parts = path.split("/")
+    depth = len(import_name.split(".")) + (1 if parts[-1] == "__init__.py" else 0)
+    return "/".join(parts[: max(len(parts) - depth, 0)])
+
+
+def _needs_root_conftest(root: Path, test_paths: Sequence[str]) -> bool:
+    if (root / "conftest.py").exists():
+        return False
+    if any((root / p).parent.joinpath("__init__.py").exists() for p in test_paths):
+        return False
+    import re
+
+    for name in _PYTEST_CONFIGS:
+        try:
+            text = (root / name).read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+        if re.search(r"^\s*pythonpath\s*=", text, re.M):
+            return False
+    return True
+
+
+def _keeps_every_line(old: str, new: str) -> bool:
+    """Every line of ``old`` is still in ``new``, in order: the file was extended, not rewritten."""
+    remaining = iter(new.split("\n"))
+    return all(line in remaining for line in old.rstrip("\n").split("\n"))
+
+
+def _syntax_problem(path: str, text: str) -> str | None:
+    try:
+        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{path}:{exc.lineno or 1}: {exc.msg}"
+    except (ValueError, RecursionError) as exc:
+        return f"{path}:1: cannot be parsed: {exc}"
+    return None
+
+
+def _write_tests(
+    repo: Repo,
+    config: RepoConfig,
+    sources: Sequence[Source],
+    missing: dict[str, set[str]],
+    out: Echo,
+) -> int:
+    from bot.core.templates import module_import_name, public_names, skeleton_tests
+
+    started = time.monotonic()
+    files = repo.files()
+    plans: dict[str, _Plan] = {}
+    problems: list[str] = []
+    roots: set[str] = set()
+    for source in sources:
+        names = [
+            n
+            for n in public_names(source.text)
+            if n.kind in TESTED_KINDS and n.name in missing[source.path]
+        ]
+        if not names:
+            continue
+        import_name = module_import_name(source.path, [*files, source.path])
+        if not all(part.isidentifier() for part in import_name.split(".")):
+            out(f"{HOOK}: {source.path}: skipped: {import_name!r} cannot be imported by tests")
+            continue
+        target = _test_path(source.path, import_name, files, config.hooks.tests_path)
+        plan = plans.get(target)
+        if plan is None:
+            try:
+                original: str | None = (repo.root / target).read_text("utf-8")
+            except FileNotFoundError:
+                original = None
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(f"{target}:1: cannot be read: {exc}")
+                continue
+            if original is not None:
+                original = original.replace("\r\n", "\n")
+                problem = _syntax_problem(target, original)
+                if problem:
+                    problems.append(f"{problem} (tests would be added here)")
+                    continue
+            plan = _Plan(target, original, detect_newline(repo.root / target), original)
+            plans[target] = plan
+        content = skeleton_tests(import_name, names, plan.current)
+        if content is None:
+            continue
+        plan.current = content
+        plan.items.append((source, names))
+        roots.add(_import_root(source.path, import_name))
+    if problems:
+        for line in problems:
+            out(line)
+        out(f"{HOOK}: nothing written: fix the {plural(len(problems), 'file')} above first")
+        return EXIT_CHANGED
+    changed = [p for p in plans.values() if p.items and p.current is not None]
+    if not changed:
+        return EXIT_OK
+    for plan in changed:
+        assert plan.current is not None
+        if plan.original is not None and not _keeps_every_line(plan.original, plan.current):
+            out(f"{HOOK}: {plan.path}: not written: the new text would change existing lines")
+            return EXIT_CHANGED
+
+    from bot.hooks.formatting import Written, added_ranges, format_written
+
+    written: list[Written] = []
+    items: list[Item] = []
+    for plan in changed:
+        assert plan.current is not None
+        write_text(repo.root / plan.path, plan.current, plan.newline)
+        if plan.original is None:
+            written.append(Written(plan.path, None))
+        else:
+            written.append(Written(plan.path, added_ranges(plan.original, plan.current)))
+        for source, names in plan.items:
+            listed = ", ".join(n.name for n in names)
+            out(f"{HOOK}: wrote {plan.path}: skeleton tests for {listed} ({source.path})")
+            count = sum(len(n) for _, n in plan.items)
+            share = (len(plan.current) - len(plan.original or "")) // count
+            for name in names:
+                items.append(_item(source.path, name.name, plan.path, len(source.text), share))
+    if "" in roots and _needs_root_conftest(repo.root, [p.path for p in changed]):
+        write_text(repo.root / "conftest.py", ROOT_CONFTEST)
+        written.append(Written("conftest.py", None))
+        out(f"{HOOK}: wrote conftest.py: lets plain pytest import the modules at the root")
+    format_written(repo.root, written, setting=config.hooks.format, out=out, hook=HOOK)
+    _record(repo, config, items, out)
+    elapsed = time.monotonic() - started
+    out(
+        f"{HOOK}: {plural(len(items), 'name')} got skeleton tests in {elapsed:.2f}s, free; "
+        "review them, stage them and commit again"
+    )
+    return EXIT_CHANGED
+
+
+def _item(path: str, name: str, test_path: str, read: int, wrote: int) -> Item:
+    from bot.hooks.audit import Item
+
+    return Item(
+        task_type="tests",
+        title=f"skeleton tests for {name} ({path})",
+        detail=f"tierbot-tests: skeleton tests for {name} of {path} in {test_path}",
+        read_chars=read,
+        wrote_chars=max(wrote, 0),
+    )
+
+
+def _record(repo: Repo, config: RepoConfig, items: Sequence[Item], out: Echo) -> None:
+    from bot.hooks.audit import record
+    from bot.hooks.common import HookError
+
+    try:
+        git_dir = repo.git_dir()
+    except HookError as exc:
+        out(f"{HOOK}: note: the ledger was not updated ({exc})")
+        return
+    record(
+        items, repo_root=repo.root, git_dir=git_dir, config=config, env=repo.env, out=out, hook=HOOK
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

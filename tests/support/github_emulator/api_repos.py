@@ -25,7 +25,8 @@ def get_branch(call: Call) -> Reply:
     sha = gitrepo.resolve(repo.path, f"refs/heads/{name}")
     if sha is None:
         raise ApiError(404, "Branch not found")
-    return Reply(200, render.branch(call.urls, repo, name, sha))
+    with call.store.lock:
+        return Reply(200, render.branch(call.urls, repo, name, sha, call.store.users))
 
 
 def _get_ref(call: Call) -> Reply:

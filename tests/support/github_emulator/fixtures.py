@@ -44,7 +44,9 @@ class WebhookReceiver:
             return [r.headers.get("X-GitHub-Event", "") for r in self.received]
 
 
-def _serve(receiver: WebhookReceiver) -> ThreadingHTTPServer:
+def serve_receiver(receiver: WebhookReceiver) -> ThreadingHTTPServer:
+    """Serve ``receiver`` on a free loopback port (sets ``receiver.url``); shut it down after."""
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -60,6 +62,7 @@ def _serve(receiver: WebhookReceiver) -> ThreadingHTTPServer:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/webhook"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -73,8 +76,7 @@ def github_emulator() -> Iterator[GitHubEmulator]:
 @pytest.fixture
 def webhook_receiver(github_emulator: GitHubEmulator) -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
-    server = _serve(receiver)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/webhook"
+    server = serve_receiver(receiver)
     github_emulator.set_webhook(receiver.url)
     try:
         yield receiver

@@ -173,7 +173,9 @@ def simple_pull_request(u: Urls, repo: Repo, item: Issue) -> Json:
 
 
 def review(u: Urls, repo: Repo, item: Issue, rev: Review) -> Json:
-    return _webhook_form(render.review(u, repo, item, rev))
+    body = _webhook_form(render.review(u, repo, item, rev))
+    body["state"] = rev.state.lower()  # webhooks spell review states in lower case
+    return body
 
 
 def _check_suite_brief(u: Urls, repo: Repo, suite: CheckSuite) -> Json:
@@ -338,6 +340,8 @@ def ping(u: Urls, app: App, hook_id: int, url: str, events: list[str]) -> Json:
             "updated_at": iso(app.created_at),
             "created_at": iso(app.created_at),
             "app_id": app.id,
+            "url": f"{u.api}/app/hook/config",
+            "ping_url": f"{u.api}/app/hook/pings",
             "deliveries_url": f"{u.api}/app/hook/deliveries",
         },
         "sender": user(u, app.owner),

@@ -284,7 +284,6 @@ def issue(u: Urls, repo: Repo, item: Issue, app: App | None = None) -> Json:
         "reactions": reactions(api),
         "timeline_url": f"{api}/timeline",
         "performed_via_github_app": integration(u, app) if (item.via_app and app) else None,
-        "state_reason": None,
     }
     if item.pull is not None:
         pull_api = f"{u.repo_api(repo)}/pulls/{item.number}"
@@ -459,7 +458,7 @@ def review_comment(u: Urls, repo: Repo, item: Issue, c: ReviewComment) -> Json:
     api = f"{u.repo_api(repo)}/pulls/comments/{c.id}"
     web = f"{u.repo_web(repo)}/pull/{item.number}#discussion_r{c.id}"
     pull_api = f"{u.repo_api(repo)}/pulls/{item.number}"
-    return {
+    body: Json = {
         "url": api,
         "pull_request_review_id": c.review_id,
         "id": c.id,
@@ -485,12 +484,15 @@ def review_comment(u: Urls, repo: Repo, item: Issue, c: ReviewComment) -> Json:
         "reactions": reactions(api),
         "start_line": c.start_line,
         "original_start_line": c.start_line,
-        "start_side": c.start_side,
         "line": c.line,
         "original_line": c.line,
         "side": c.side,
         "subject_type": "line",
     }
+    if c.start_side is not None:
+        # The schema's enum has no null, so a single-line comment leaves the key out.
+        body["start_side"] = c.start_side
+    return body
 
 
 def diff_entries(u: Urls, repo: Repo, pull: Pull) -> list[Json]:
@@ -546,8 +548,15 @@ def git_ref(u: Urls, repo: Repo, ref: str, sha: str) -> Json:
     }
 
 
-def commit(u: Urls, repo: Repo, sha: str) -> Json:
+def commit(u: Urls, repo: Repo, sha: str, users: dict[str, User] | None = None) -> Json:
+    """A commit; ``users`` (login -> User) links authors whose email is ``<login>@...``."""
     info = gitrepo.commit_info(repo.path, sha)
+
+    def account(email: str) -> Json | None:
+        # GitHub links a commit to the account owning its email, else sends null.
+        found = (users or {}).get(email.split("@", 1)[0].lower())
+        return user(u, found) if found else None
+
     api = f"{u.repo_api(repo)}/commits/{sha}"
     return {
         "url": api,
@@ -578,8 +587,8 @@ def commit(u: Urls, repo: Repo, sha: str) -> Json:
                 "verified_at": None,
             },
         },
-        "author": None,
-        "committer": None,
+        "author": account(info.author_email),
+        "committer": account(info.committer_email),
         "parents": [
             {
                 "sha": p,
@@ -591,11 +600,11 @@ def commit(u: Urls, repo: Repo, sha: str) -> Json:
     }
 
 
-def branch(u: Urls, repo: Repo, name: str, sha: str) -> Json:
+def branch(u: Urls, repo: Repo, name: str, sha: str, users: dict[str, User]) -> Json:
     api = f"{u.repo_api(repo)}/branches/{name}"
     return {
         "name": name,
-        "commit": commit(u, repo, sha),
+        "commit": commit(u, repo, sha, users),
         "_links": {"self": api, "html": f"{u.repo_web(repo)}/tree/{name}"},
         "protected": False,
         "protection": {

@@ -76,7 +76,7 @@ class Label:
     id: int
     name: str
     color: str = "ededed"
-    description: str | None = None
+    description: str = ""
     default: bool = False
 
 

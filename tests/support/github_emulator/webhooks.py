@@ -72,6 +72,9 @@ class WebhookSender:
         self.hook_id = hook_id
         self.app_id = app_id
         self.should_drop = should_drop or (lambda event, action: False)
+        # A test hook: ``(event, payload) -> payload`` applied to each new delivery, so a
+        # contract test can make a webhook deviate on purpose.
+        self.tamper: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
         self.log: list[Delivery] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -109,6 +112,8 @@ class WebhookSender:
 
     def send(self, event: str, payload: Mapping[str, Any] | bytes) -> Delivery:
         """Queue a new delivery; ``payload`` as a mapping, or exact bytes to send unchanged."""
+        if self.tamper is not None and not isinstance(payload, bytes):
+            payload = self.tamper(event, dict(payload))
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         data = json.loads(body)
         guid = str(uuid.uuid4())

@@ -605,20 +605,26 @@ def _render_hunk(hunk: Hunk) -> tuple[str, int]:
     """The hunk as the model sees it: each line numbered on the side a comment would use."""
     out = [hunk.header]
     cut = 0
+    width = _number_width(hunk)
     for line in hunk.lines:
-        text, was_cut = _line_text(line)
+        text, was_cut = _line_text(line, width)
         cut += was_cut
         out.append(text)
     return _scrub_tokens("\n".join(out) + "\n"), cut
 
 
-def _line_text(line: DiffLine) -> tuple[str, bool]:
+def _number_width(hunk: Hunk) -> int:
+    # As wide as the hunk's largest number and no wider: the column is paid for on every line.
+    return len(str(max(hunk.old_start + hunk.old_length, hunk.new_start + hunk.new_length)))
+
+
+def _line_text(line: DiffLine, width: int) -> tuple[str, bool]:
     number = line.old if line.kind == "-" else line.new
     text = line.text
     cut = len(text) > MAX_LINE_CHARS
     if cut:
         text = text[:MAX_LINE_CHARS] + f" [... line cut at {MAX_LINE_CHARS} characters]"
-    return f"{number:>5} {line.kind}{text}", cut
+    return f"{number:>{width}} {line.kind}{text}", cut
 
 
 def _truncate_hunk(hunk: Hunk, room: int) -> tuple[str, int, int]:
@@ -627,8 +633,9 @@ def _truncate_hunk(hunk: Hunk, room: int) -> tuple[str, int, int]:
     note_bound = len(f"[... hunk cut here: {total} of {total} lines shown ...]\n")
     used = len(hunk.header) + 1 + note_bound
     kept: list[str] = []
+    width = _number_width(hunk)
     for line in hunk.lines:
-        text = _scrub_tokens(_line_text(line)[0]) + "\n"
+        text = _scrub_tokens(_line_text(line, width)[0]) + "\n"
         if used + len(text) > room:
             break
         kept.append(text)

@@ -74,6 +74,7 @@ class Repo:
 
     root: Path
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    cwd: Path | None = None  # where relative paths on the command line start; None: the root
     _files: list[str] | None = None
 
     @classmethod
@@ -90,7 +91,7 @@ class Repo:
             top = _git(cwd, "rev-parse", "--show-toplevel").strip()
         except HookError:
             raise HookError(f"{cwd} is not inside a git work tree") from None
-        return cls(Path(top))
+        return cls(Path(top), cwd=cwd)
 
     def git(self, *args: str) -> str:
         return _git(self.root, *args, env=self.env)
@@ -109,7 +110,9 @@ class Repo:
 
     def relative(self, path: str) -> str:
         """A path given on the command line, relative to the work tree root."""
-        absolute = Path(path) if os.path.isabs(path) else Path.cwd() / path
+        if not os.path.isabs(path) and self.cwd is None:
+            return normalize(path)
+        absolute = Path(path) if os.path.isabs(path) else (self.cwd or self.root) / path
         try:
             return normalize(os.path.relpath(absolute, self.root))
         except ValueError:  # another drive on Windows

@@ -84,7 +84,7 @@ def run(
         return EXIT_OK
     repo = repo or Repo.at_cwd()
     paths = list(dict.fromkeys(repo.relative(f) for f in filenames if is_python(f)))
-    paths = [p for p in paths if not is_test_path(p) and p.rsplit("/", 1)[-1] not in NOT_TESTABLE]
+    paths = [p for p in paths if is_module_to_test(p)]
     if not paths:
         return EXIT_OK
     config = config or load_config(repo)
@@ -105,6 +105,16 @@ def run(
     if not missing:
         return EXIT_OK
     return _write_tests(repo, config, [s for s in sources if s.path in missing], missing, out)
+
+
+def is_module_to_test(path: str) -> bool:
+    """Not a test, fixture or script, and not private (``_impl.py``, ``_vendor/``)."""
+    if is_test_path(path) or path.rsplit("/", 1)[-1] in NOT_TESTABLE:
+        return False
+    parts = path.removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return not any(part.startswith("_") for part in parts)
 
 
 def top_level_names(tree: ast.Module) -> set[str]:

@@ -29,7 +29,7 @@ from referencing.jsonschema import DRAFT7
 from unidiff import PatchSet
 
 from tests.support.github_emulator import DEFAULT_SECRET, GitHubEmulator
-from tests.support.github_emulator.fixtures import WebhookReceiver, serve_receiver
+from tests.support.github_emulator.receiver import WebhookReceiver, serve_receiver
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github"
 WEBHOOKS = FIXTURES / "webhooks"

@@ -29,6 +29,21 @@ def create_issue(call: Call) -> Reply:
         return Reply(201, render.issue(call.urls, repo, item, call.store.app))
 
 
+@route("GET", "/repos/{owner}/{repo}/issues")
+def list_issues(call: Call) -> Reply:
+    """Open issues by default, newest first; like GitHub, pull requests are listed too."""
+    repo = call.repo()
+    state = call.query.get("state", "open")
+    wanted = {x.lower() for x in call.query.get("labels", "").split(",") if x}
+    with call.store.lock:
+        items = [
+            render.issue(call.urls, repo, item, call.store.app)
+            for item in sorted(repo.issues.values(), key=lambda i: -i.number)
+            if state in ("all", item.state) and wanted <= {lab.name.lower() for lab in item.labels}
+        ]
+    return call.page(items)
+
+
 @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}")
 def get_issue(call: Call) -> Reply:
     repo = call.repo()

@@ -18,6 +18,16 @@ def get_repo(call: Call) -> Reply:
         return Reply(200, render.repository(call.urls, repo, full=True))
 
 
+@route("GET", "/repos/{owner}/{repo}/commits/{ref}")
+def get_commit(call: Call) -> Reply:
+    repo = call.repo()
+    sha = gitrepo.resolve(repo.path, str(call.params["ref"]))
+    if sha is None:
+        raise ApiError(422, f"No commit found for SHA: {call.params['ref']}")
+    with call.store.lock:
+        return Reply(200, render.commit(call.urls, repo, sha, call.store.users))
+
+
 @route("GET", "/repos/{owner}/{repo}/branches/{branch:path}")
 def get_branch(call: Call) -> Reply:
     repo = call.repo()

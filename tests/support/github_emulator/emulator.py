@@ -427,7 +427,12 @@ class GitHubEmulator:
         repo = self.repo(full_name)
         before = gitrepo.resolve(repo.path, f"refs/heads/{branch}") or gitrepo.ZERO_SHA
         sha = gitrepo.commit_files(
-            repo.path, branch, files, message, author=(user, f"{user}@example.com")
+            repo.path,
+            branch,
+            files,
+            message,
+            author=(user, f"{user}@example.com"),
+            start=f"refs/heads/{repo.default_branch}",
         )
         self._after_push(repo, {f"refs/heads/{branch}": (before, sha)}, self.user(user))
         return sha

@@ -89,9 +89,11 @@ def commit_files(
     message: str,
     *,
     author: tuple[str, str] = ("Emulator", "emulator@example.com"),
+    start: str | None = None,
 ) -> str:
-    """Commit ``files`` (None deletes) on top of ``branch`` (created if absent); return the sha."""
-    parent = resolve(repo, f"refs/heads/{branch}")
+    """Commit ``files`` (None deletes) on ``branch``; a new branch starts at ``start``."""
+    old = resolve(repo, f"refs/heads/{branch}")
+    parent = old or (resolve(repo, start) if start else None)
     with tempfile.TemporaryDirectory(prefix="emu-index-") as tmp:
         env = {
             "GIT_INDEX_FILE": str(Path(tmp) / "index"),
@@ -112,7 +114,7 @@ def commit_files(
         tree = git(repo, "write-tree", env=env).strip()
         parents = ["-p", parent] if parent else []
         sha = git(repo, "commit-tree", tree, *parents, "-m", message, env=env).strip()
-    update_ref(repo, f"refs/heads/{branch}", sha, parent or ZERO_SHA)
+    update_ref(repo, f"refs/heads/{branch}", sha, old or ZERO_SHA)
     return sha
 
 

@@ -282,6 +282,128 @@ def hooks_install(repo_path: Path, force: bool) -> None:
         raise SystemExit(result.code)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Worker processes started beside the web process.",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Receive GitHub webhooks (POST /webhook) and run workers for them."""
+    import signal
+    import subprocess
+
+    import uvicorn
+
+    from bot.adapters.ledger import SqlLedger
+    from bot.adapters.queue_sql import SqlQueue
+    from bot.app import create_app
+    from bot.settings import Settings
+
+    settings = Settings.from_env(os.environ)
+    if not settings.webhook_secret:
+        _fail("TIERBOT_WEBHOOK_SECRET is not set: the secret configured on the GitHub App")
+    app = create_app(
+        secret=settings.webhook_secret, queue=SqlQueue(SqlLedger(settings.server_db_url()))
+    )
+    children = [subprocess.Popen([sys.executable, "-m", "bot", "worker"]) for _ in range(workers)]
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait(timeout=30)
+
+
+@cli.command()
+@click.option("--lease", default=120.0, show_default=True, help="Seconds a claimed job is held.")
+def worker(lease: float) -> None:
+    """Claim queued webhook jobs and run them (start as many as you like, on any machine)."""
+    import logging
+    import signal
+    import socket
+    import threading
+
+    from bot.adapters.github_auth import GitHubConfigError
+    from bot.adapters.ledger import SqlLedger
+    from bot.adapters.queue_sql import SqlQueue
+    from bot.handlers import build_router
+    from bot.settings import Settings
+    from bot.wiring import context_factory
+    from bot.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings.from_env(os.environ)
+    try:
+        from bot.adapters.github_auth import GitHubApp
+
+        GitHubApp.from_env(settings.env)
+    except GitHubConfigError as exc:
+        _fail(str(exc))
+    ledger = SqlLedger(settings.server_db_url())
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    runner = Worker(
+        queue=SqlQueue(ledger, lease_s=lease),
+        router=build_router(),
+        context=context_factory(settings, ledger, echo=lambda line: click.echo(line, err=True)),
+        name=name,
+        heartbeat_s=max(lease / 4, 1.0),
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"tierbot worker {name} started", err=True)
+    runner.run_forever(stop)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--event", "event_name", required=True, help="The X-GitHub-Event name.")
+@click.option("--dry-run", is_flag=True, help="Print the actions; change nothing.")
+def replay(file: Path, event_name: str, dry_run: bool) -> None:
+    """Run a recorded webhook delivery through the same router as the server."""
+    from bot.adapters.ledger import SqlLedger
+    from bot.events import EventError, parse_event
+    from bot.handlers import build_router
+    from bot.settings import Settings
+    from bot.wiring import context_factory
+
+    try:
+        payload = json.loads(file.read_text("utf-8"))
+        event = parse_event(event_name, f"replay-{file.name}", payload)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(f"cannot read {file}: {exc}")
+        return
+    except EventError as exc:
+        _fail(f"{file} is not a valid {event_name} payload: {exc}")
+        return
+    settings = Settings.from_env(os.environ)
+    offline = dry_run and not settings.env.get("TIERBOT_APP_ID")
+    ledger = (
+        SqlLedger(settings.db_url or "sqlite://")
+        if dry_run
+        else SqlLedger(settings.server_db_url())
+    )
+    handlers = build_router().handlers_for(event)
+    click.echo(
+        f"{event.kind} for {event.repo.full_name if event.repo else '?'}: "
+        f"{len(handlers)} handler(s)"
+    )
+    ctx = context_factory(settings, ledger, dry_run=dry_run, offline=offline, echo=click.echo)(
+        event
+    )
+    for handler in handlers:
+        click.echo(f"- {handler.__module__}.{handler.__name__}")
+        handler(event, ctx)
+    if dry_run and not ctx.planned:
+        click.echo("no writes")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="tierbot")

@@ -35,6 +35,10 @@ REPO = "octo/demo"
 IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
 
 
+# PyGithub spaces requests 0.25 s apart (writes 1 s) by default; the emulator needs no pacing.
+UNTHROTTLED = {"seconds_between_requests": 0, "seconds_between_writes": 0}
+
+
 def api(emulator: GitHubEmulator, token: str | None = None) -> httpx.Client:
     headers = {"Accept": "application/vnd.github+json"}
     if token:
@@ -87,13 +91,14 @@ def test_app_jwt_buys_an_installation_token_through_pygithub(
     integration = GithubIntegration(
         auth=Auth.AppAuth(github_emulator.app_id, github_emulator.private_key_pem.decode()),
         base_url=github_emulator.api_url,
+        **UNTHROTTLED,
     )
     installation = integration.get_repo_installation("octo", "demo")
     token = integration.get_access_token(installation.id)
     assert token.token.startswith("ghs_")
     assert token.expires_at.timestamp() > time.time() + 3000
 
-    gh = Github(auth=Auth.Token(token.token), base_url=github_emulator.api_url)
+    gh = Github(auth=Auth.Token(token.token), base_url=github_emulator.api_url, **UNTHROTTLED)
     repo = gh.get_repo(REPO)
     assert (repo.full_name, repo.default_branch, repo.private) == (REPO, "main", True)
     # The installation-auth path PyGithub's adapter will use end to end.
@@ -102,6 +107,7 @@ def test_app_jwt_buys_an_installation_token_through_pygithub(
             github_emulator.app_id, github_emulator.private_key_pem.decode()
         ).get_installation_auth(installation.id),
         base_url=github_emulator.api_url,
+        **UNTHROTTLED,
     )
     assert app_gh.get_repo(REPO).get_issues().totalCount == 0
 
@@ -272,7 +278,7 @@ def test_pr_push_runs_ci_and_delivers_signed_webhooks(
     )
     run_git("commit", "-qam", "Add sub", cwd=work)
     assert run_git("push", "-q", "origin", "tierbot/issue-1", cwd=work, token=token).returncode == 0
-    gh = Github(auth=Auth.Token(token), base_url=github_emulator.api_url)
+    gh = Github(auth=Auth.Token(token), base_url=github_emulator.api_url, **UNTHROTTLED)
     pr = gh.get_repo(REPO).create_pull(
         title="Add sub", body="Closes #1", head="tierbot/issue-1", base="main"
     )
@@ -331,7 +337,7 @@ def test_review_on_a_line_outside_the_diff_is_422(
     number = github_emulator.open_pull(REPO, "feature").number
     token = github_emulator.issue_token(REPO)
     pr = (
-        Github(auth=Auth.Token(token), base_url=github_emulator.api_url)
+        Github(auth=Auth.Token(token), base_url=github_emulator.api_url, **UNTHROTTLED)
         .get_repo(REPO)
         .get_pull(number)
     )
@@ -382,7 +388,9 @@ def test_labels_comments_and_permissions_through_pygithub(
     number = github_emulator.open_issue(REPO, "Stub it", user="alice").number
     github_emulator.label_issue(REPO, number, "tierbot:stub", sender="alice")
     token = github_emulator.issue_token(REPO)
-    repo = Github(auth=Auth.Token(token), base_url=github_emulator.api_url).get_repo(REPO)
+    repo = Github(auth=Auth.Token(token), base_url=github_emulator.api_url, **UNTHROTTLED).get_repo(
+        REPO
+    )
     issue = repo.get_issue(number)
     issue.add_to_labels("tierbot:working")
     issue.remove_from_labels("tierbot:stub")
@@ -419,9 +427,9 @@ def test_lists_are_paginated_with_a_link_header(
         first = client.get(f"/repos/{REPO}/issues/{number}/comments", params={"per_page": 2})
     assert len(first.json()) == 2
     assert 'rel="next"' in first.headers["link"] and "page=3" in first.headers["link"]
-    repo = Github(auth=Auth.Token(token), base_url=github_emulator.api_url, per_page=2).get_repo(
-        REPO
-    )
+    repo = Github(
+        auth=Auth.Token(token), base_url=github_emulator.api_url, per_page=2, **UNTHROTTLED
+    ).get_repo(REPO)
     assert [c.body for c in repo.get_issue(number).get_comments()] == [
         f"comment {i}" for i in range(5)
     ]

@@ -106,8 +106,13 @@ class GitHttp:
         async def feed() -> None:
             assert proc.stdin
             try:
-                proc.stdin.write(payload)
-                await proc.stdin.drain()
+                if payload:
+                    proc.stdin.write(payload)
+                    await proc.stdin.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                # The backend may finish (an error, or a GET) without reading its input;
+                # its answer is still on stdout and must go out whole.
+                pass
             finally:
                 proc.stdin.close()
 

@@ -13,6 +13,9 @@ class Settings:
     env: Mapping[str, str] = field(repr=False)  # snapshot for adapters that need keys
     webhook_secret: str = field(default="", repr=False)  # TIERBOT_WEBHOOK_SECRET
     workdir: Path = Path(".tierbot-work")  # TIERBOT_WORKDIR: clones of target repositories
+    # TIERBOT_GITHUB_PACING=off drops the spacing between API requests that keeps a busy
+    # installation clear of GitHub's secondary rate limits (for an emulator or a quiet GHES).
+    github_pacing: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -21,6 +24,7 @@ class Settings:
             env=dict(environ),
             webhook_secret=environ.get("TIERBOT_WEBHOOK_SECRET", ""),
             workdir=Path(environ.get("TIERBOT_WORKDIR") or Path.home() / ".cache/tierbot/work"),
+            github_pacing=environ.get("TIERBOT_GITHUB_PACING", "on").lower() != "off",
         )
 
     def ledger_url(self, git_dir: Path) -> str:

@@ -79,7 +79,14 @@ def context_factory(
                 app = GitHubApp.from_env(settings.env)
             github = forges.get(event.installation_id)
             if github is None:
-                github = forges[event.installation_id] = GitHubForge(app, event.installation_id)
+                pacing: dict[str, Any] = (
+                    {}
+                    if settings.github_pacing
+                    else {"pace_requests_s": None, "pace_writes_s": None}
+                )
+                github = forges[event.installation_id] = GitHubForge(
+                    app, event.installation_id, **pacing
+                )
         return Context(
             github=github,
             store=store,

@@ -49,8 +49,16 @@ def start_task_on_label(event: Event, ctx: Context) -> None:
     if task_type is None or config.task_type(task_type).output != "commit":
         return
     existing = ctx.store.get(repo, issue)
-    if existing is not None and existing.status == Status.RUNNING:
-        ctx.echo(f"{repo}#{issue} already has a running task; {label} ignored")
+    if (
+        existing is not None
+        and existing.label == label
+        and (
+            existing.status == Status.DONE or (existing.status == Status.RUNNING and existing.state)
+        )
+    ):
+        # A duplicate event: the task is done, or its commit is waiting for CI. A task that
+        # is "running" without saved state was cut off (a worker died) and starts again.
+        ctx.echo(f"{repo}#{issue} already has a {existing.status} task for {label}; ignored")
         return
     spec = config.task_type(task_type)
     if ctx.dry_run:

@@ -1,0 +1,96 @@
+"""Run tierbot's real intake and worker processes against the GitHub emulator, for e2e tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], object], *, timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what or condition}")
+
+
+class TierbotProcesses:
+    """``tierbot serve --workers 0`` plus ``tierbot worker`` processes, all real."""
+
+    def __init__(self, workdir: Path, env: Mapping[str, str]) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "TIERBOT_DB_URL": f"sqlite:///{workdir / 'tierbot.sqlite3'}",
+            "TIERBOT_WORKDIR": str(workdir / "clones"),
+            "TIERBOT_GITHUB_PACING": "off",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "PYTHONPATH": str(ROOT),
+            **env,
+        }
+        self.web: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhook"
+
+    def _spawn(self, *args: str, name: str) -> subprocess.Popen[bytes]:
+        log = (self.workdir / f"{name}.log").open("ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", *args],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            cwd=self.workdir,
+        )
+
+    def start_web(self) -> None:
+        import urllib.request
+
+        self.web = self._spawn("serve", "--workers", "0", "--port", str(self.port), name="web")
+
+        def healthy() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        wait_until(healthy, timeout=30, what="the intake to answer /healthz")
+
+    def start_worker(self, *, lease: float = 60.0) -> subprocess.Popen[bytes]:
+        worker = self._spawn("worker", "--lease", str(lease), name=f"worker{len(self.workers)}")
+        self.workers.append(worker)
+        return worker
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')}" for p in self.workdir.glob("*.log")
+        )
+
+    def stop(self) -> None:
+        for proc in [*self.workers, *([self.web] if self.web else [])]:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in [*self.workers, *([self.web] if self.web else [])]:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()

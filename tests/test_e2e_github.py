@@ -26,7 +26,10 @@ REPO = "octo/shop"
 SECRET = "e2e-webhook-secret"
 CALC = "def add(a, b):\n    return a + b\n"
 MUL_TEST = "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"
-GOOD = "### calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n```\n"
+GOOD = (
+    "### calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\n"
+    "def mul(a, b):\n    return a * b\n```\n"
+)
 WRONG = GOOD.replace("a * b", "a + b")
 WRONG2 = GOOD.replace("a * b", "a - b")
 CHECK = f"{sys.executable} -m pytest -q -p no:cacheprovider"

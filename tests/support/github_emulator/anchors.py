@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from unidiff import PatchSet
-from unidiff.patch import Hunk, PatchedFile
+from unidiff.patch import Hunk, PatchedFile, PatchSet
 
 
 class Unresolvable(ValueError):

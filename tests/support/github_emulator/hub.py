@@ -7,8 +7,9 @@ it would on GitHub.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from . import gitrepo, payloads
 from .render import Urls
@@ -65,7 +66,7 @@ class Hub:
 
     # -- webhooks ---------------------------------------------------------------------------
 
-    def emit(self, event: str, payload: dict[str, object]) -> Delivery | None:
+    def emit(self, event: str, payload: Mapping[str, Any]) -> Delivery | None:
         if event not in self.subscribed or self.sender.url is None:
             return None
         return self.sender.send(event, payload)

@@ -32,13 +32,18 @@ from .state import (
 _REST_ONLY_KEYS = ("user_view_type",)
 
 
-def _webhook_form(value: Any) -> Any:
-    """Drop the keys only REST responses carry, at any depth."""
+def _scrub(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _webhook_form(v) for k, v in value.items() if k not in _REST_ONLY_KEYS}
+        return {k: _scrub(v) for k, v in value.items() if k not in _REST_ONLY_KEYS}
     if isinstance(value, list):
-        return [_webhook_form(v) for v in value]
+        return [_scrub(v) for v in value]
     return value
+
+
+def _webhook_form(body: Json) -> Json:
+    """Drop the keys only REST responses carry, at any depth."""
+    scrubbed: Json = _scrub(body)
+    return scrubbed
 
 
 def user(u: Urls, who: User) -> Json:

@@ -9,12 +9,12 @@ same key (one issue or pull request) are never leased at the same time.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, and_, or_, select, text, update
+from sqlalchemy import Integer, String, Text, and_, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -71,6 +71,15 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Incoming:
+    delivery_id: str
+    event: str
+    action: str
+    key: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Accepted:
     """What intake did with a delivery: ``queued`` or ``duplicate``."""
 
@@ -95,40 +104,90 @@ class SqlQueue:
         self, *, delivery_id: str, event: str, action: str, key: str, payload: dict[str, Any]
     ) -> Accepted:
         """Store a delivery and its job; a redelivery of a failed one is queued again."""
+        return self.accept_many([Incoming(delivery_id, event, action, key, payload)])[0]
+
+    def accept_many(self, items: Sequence[Incoming]) -> list[Accepted]:
+        """Store a batch of deliveries in one transaction (the intake's group commit)."""
         now = self._clock()
         try:
             with self._ledger._write() as session:
-                found = session.get(DeliveryORM, delivery_id)
-                if found is not None:
-                    found.redeliveries += 1
-                    if found.status != FAILED:
-                        return Accepted("duplicate")
-                    found.status, found.error = QUEUED, ""
-                job = JobORM(
-                    delivery_id=delivery_id,
-                    event=event,
-                    key=key,
-                    payload=json.dumps(payload),
-                    state=QUEUED,
-                    run_after=now,
-                    created_at=now,
+                ids = list({item.delivery_id for item in items})
+                rows = session.execute(
+                    select(DeliveryORM.delivery_id, DeliveryORM.status).where(
+                        DeliveryORM.delivery_id.in_(ids)
+                    )
                 )
-                if found is None:
-                    session.add(
-                        DeliveryORM(
-                            delivery_id=delivery_id,
-                            event=event,
-                            action=action,
-                            status=QUEUED,
-                            received_at=now,
+                status: dict[str, str] = {row[0]: row[1] for row in rows}
+                out: list[Accepted] = [Accepted("duplicate")] * len(items)
+                fresh: list[dict[str, Any]] = []
+                again: list[str] = []
+                seen: list[str] = []
+                jobs: list[tuple[int, dict[str, Any]]] = []
+                for index, item in enumerate(items):
+                    known = status.get(item.delivery_id)
+                    if known is not None:
+                        seen.append(item.delivery_id)
+                        if known != FAILED:
+                            continue
+                        again.append(item.delivery_id)
+                    else:
+                        fresh.append(
+                            {
+                                "delivery_id": item.delivery_id,
+                                "event": item.event,
+                                "action": item.action,
+                                "status": QUEUED,
+                                "error": "",
+                                "received_at": now,
+                                "redeliveries": 0,
+                            }
+                        )
+                    status[item.delivery_id] = QUEUED
+                    jobs.append(
+                        (
+                            index,
+                            {
+                                "delivery_id": item.delivery_id,
+                                "event": item.event,
+                                "key": item.key,
+                                "payload": json.dumps(item.payload),
+                                "state": QUEUED,
+                                "attempts": 0,
+                                "max_attempts": 5,
+                                "run_after": now,
+                                "created_at": now,
+                                "error": "",
+                            },
                         )
                     )
-                session.add(job)
-                session.flush()
-                return Accepted("queued", job.id)
+                if fresh:
+                    session.execute(insert(DeliveryORM), fresh)
+                if seen:
+                    session.execute(
+                        update(DeliveryORM)
+                        .where(DeliveryORM.delivery_id.in_(seen))
+                        .values(redeliveries=DeliveryORM.redeliveries + 1)
+                    )
+                if again:
+                    session.execute(
+                        update(DeliveryORM)
+                        .where(DeliveryORM.delivery_id.in_(again))
+                        .values(status=QUEUED, error="")
+                    )
+                if jobs:
+                    job_ids = session.scalars(
+                        insert(JobORM).returning(JobORM.id, sort_by_parameter_order=True),
+                        [params for _, params in jobs],
+                    ).all()
+                    for (index, _), job_id in zip(jobs, job_ids, strict=True):
+                        out[index] = Accepted("queued", job_id)
+                return out
         except IntegrityError:
-            # The same delivery arrived twice at once; the other request stored it.
-            return Accepted("duplicate")
+            # A delivery stored by another process between the read and the write: take the
+            # batch one by one, so only the racing delivery is reported as a duplicate.
+            if len(items) == 1:
+                return [Accepted("duplicate")]
+            return [self.accept_many([item])[0] for item in items]
 
     def ignore(self, *, delivery_id: str, event: str, action: str) -> None:
         """Record a delivery tierbot does not act on, so the log shows it arrived."""

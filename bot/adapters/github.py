@@ -1,0 +1,881 @@
+"""The GitHub forge: every read and write the bot makes on GitHub, through PyGithub and git.
+
+``GitHubForge`` acts as one App installation. Its methods return small frozen dataclasses,
+never PyGithub objects, so the rest of the bot neither depends on PyGithub nor can trigger a
+hidden request by touching an attribute. PyGithub runs ``lazy`` (a ``repo.get_pull(n)`` costs
+nothing until used) and without its own urllib3 retries: every operation goes through
+``_call``, which retries by the policy in ``github_auth`` (5xx, 429, secondary limits,
+``retry-after``, ``x-ratelimit-reset``), fetches a new token once on a 401, and turns any other
+failure into ``GitHubError`` naming the operation. ``calls`` counts the API requests made per
+operation (retries included; ``installation_token`` for token exchanges).
+
+git goes over HTTPS to ``<server>/<owner>/<repo>.git`` with the token handed over by an askpass
+helper (``askpass.py``): never in a URL, a remote, argv, a log line or an exception. Only
+``tierbot/*`` branches are pushed, by an explicit non-forcing refspec to the verified origin.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import git
+import requests
+from github import Auth, Github, GithubException
+from github.GithubObject import NotSet
+
+from bot.adapters.askpass import askpass_env
+from bot.adapters.github_auth import (
+    DEFAULT_API_URL,
+    USER_AGENT,
+    Failure,
+    GitHubApp,
+    GitHubConfigError,
+    GitHubError,
+    GitHubRateLimited,
+    RetryPolicy,
+    _HttpFailure,
+    describe_body,
+    retry_delay,
+    run_with_retries,
+)
+from bot.ports import WorkspaceError
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "CheckRunInfo",
+    "CommentInfo",
+    "GitHubApp",
+    "GitHubConfigError",
+    "GitHubError",
+    "GitHubForge",
+    "GitHubRateLimited",
+    "GitTransportError",
+    "InlineComment",
+    "IssueInfo",
+    "JobInfo",
+    "PullFile",
+    "PullInfo",
+    "RetryPolicy",
+    "WorkflowRunInfo",
+    "git_base_url",
+]
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+PUSHABLE_PREFIX = "tierbot/"
+ROLES = ("admin", "maintain", "write", "triage", "read", "none")
+# The operation a PyGithub request belongs to, for ``calls``; set by ``_call`` per thread.
+_operation: ContextVar[str] = ContextVar("tierbot_github_operation", default="unattributed")
+
+
+# -- what the forge returns ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueInfo:
+    number: int
+    title: str
+    body: str
+    state: str
+    author: str
+    labels: tuple[str, ...]
+    is_pull: bool
+    url: str
+
+
+@dataclass(frozen=True)
+class CommentInfo:
+    id: int
+    author: str
+    author_type: str  # "User" | "Bot" | "Organization"
+    body: str
+    app_id: int | None  # the App that posted it (``performed_via_github_app``), if any
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    title: str
+    body: str
+    state: str
+    head_ref: str
+    head_sha: str
+    base_ref: str
+    author: str
+    url: str
+    draft: bool
+
+
+@dataclass(frozen=True)
+class PullFile:
+    path: str
+    status: str  # added | removed | modified | renamed | copied | changed | unchanged
+    additions: int
+    deletions: int
+    patch: str | None  # None for binary or very large files
+    previous_path: str | None
+
+
+@dataclass(frozen=True)
+class InlineComment:
+    """One inline review comment: ``line`` (and ``start_line`` for a range) on ``side``."""
+
+    path: str
+    line: int
+    body: str
+    side: str = "RIGHT"
+    start_line: int | None = None
+
+    def payload(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": self.path,
+            "line": self.line,
+            "side": self.side,
+            "body": self.body,
+        }
+        if self.start_line is not None and self.start_line != self.line:
+            out["start_line"] = self.start_line
+            out["start_side"] = self.side
+        return out
+
+
+@dataclass(frozen=True)
+class CheckRunInfo:
+    id: int
+    name: str
+    status: str
+    conclusion: str | None
+    head_sha: str
+    url: str
+
+
+@dataclass(frozen=True)
+class WorkflowRunInfo:
+    id: int
+    name: str
+    status: str
+    conclusion: str | None
+    head_sha: str
+    head_branch: str
+    event: str
+    url: str
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: int
+    run_id: int
+    name: str
+    status: str
+    conclusion: str | None
+    head_sha: str
+    url: str
+
+
+class GitTransportError(WorkspaceError):
+    """A clone or push failed; ``output`` is git's scrubbed output. ``auth_refused``: GitHub
+    refused the installation token (expired or revoked), and the cached one was dropped."""
+
+    def __init__(self, message: str, output: str = "", *, auth_refused: bool = False) -> None:
+        super().__init__(message, output)
+        self.auth_refused = auth_refused
+
+
+def git_base_url(api_url: str) -> str:
+    """Where git lives for an API URL: api.github.com -> github.com, ``host/api/v3`` -> host."""
+    parts = urlsplit(api_url.rstrip("/"))
+    path = parts.path
+    host = parts.netloc
+    if path.endswith("/api/v3"):
+        path = path[: -len("/api/v3")]
+    elif path in ("", "/") and host.startswith("api."):
+        host = host[len("api.") :]
+    return urlunsplit((parts.scheme, host, path, "", ""))
+
+
+def _check_repo(full_name: str) -> str:
+    if not _REPO_NAME.match(full_name) or ".." in full_name:
+        raise ValueError(f"not an owner/name repository: {full_name!r}")
+    return full_name
+
+
+# The request may never have reached GitHub, or its answer was cut short: worth another try.
+_NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+def _classify(exc: BaseException) -> Failure | None:
+    if isinstance(exc, _HttpFailure):
+        return exc.failure
+    if isinstance(exc, GithubException):
+        headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
+        return Failure(exc.status, headers, describe_body(exc.data))
+    if isinstance(exc, _NETWORK_ERRORS):
+        return Failure(None, {}, f"{type(exc).__name__} talking to GitHub")
+    return None
+
+
+class _InstallationAuth(Auth.Auth):
+    """PyGithub auth asking the forge for a live token per request, and counting each request."""
+
+    def __init__(self, forge: GitHubForge) -> None:
+        self._forge = forge
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        return self._forge._token()
+
+    def authentication(self, headers: dict[str, str]) -> None:
+        self._forge._count(_operation.get())
+        super().authentication(headers)
+
+    @property
+    def _masked_token(self) -> str:
+        return "token (installation token removed)"
+
+
+# -- the forge -------------------------------------------------------------------------------
+
+
+class GitHubForge:
+    """One App installation's view of GitHub. No I/O until a method is called."""
+
+    def __init__(
+        self,
+        app: GitHubApp,
+        installation_id: int,
+        *,
+        api_url: str | None = None,
+        git_url: str | None = None,
+        timeout: int = 15,
+        per_page: int = 100,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+        bot_login: str | None = None,
+        pace_requests_s: float | None = 0.25,
+        pace_writes_s: float | None = 1.0,
+    ) -> None:
+        """``pace_*``: PyGithub's spacing between requests and between writes, GitHub's advice
+        for staying clear of secondary rate limits (None: no spacing, for tests)."""
+        self.app = app
+        self.installation_id = int(installation_id)
+        self.api_url = (api_url or app.api_url).rstrip("/")
+        self.git_url = (git_url or git_base_url(self.api_url)).rstrip("/")
+        self.retry = retry or app.retry
+        self._sleep = sleep or app.sleep
+        self._clock = clock or app.clock
+        self._bot_login = bot_login
+        self.calls: Counter[str] = Counter()  # API requests by operation
+        self.git_calls: Counter[str] = Counter()  # git clone/push processes run
+        self._lock = threading.Lock()
+        self._default_branch: dict[str, str] = {}
+        self._download: requests.Session | None = None
+        self._gh = Github(
+            auth=_InstallationAuth(self),
+            base_url=self.api_url,
+            timeout=timeout,
+            user_agent=USER_AGENT,
+            per_page=per_page,
+            retry=None,  # retries are ours: bounded, counted, with an injectable sleep
+            lazy=True,
+            seconds_between_requests=pace_requests_s,
+            seconds_between_writes=pace_writes_s,
+        )
+        self._requester = self._gh.requester
+
+    def __repr__(self) -> str:
+        return f"GitHubForge(installation_id={self.installation_id}, api_url={self.api_url!r})"
+
+    def close(self) -> None:
+        self._gh.close()
+        if self._download is not None:
+            self._download.close()
+            self._download = None
+
+    def __enter__(self) -> GitHubForge:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _count(self, operation: str, n: int = 1) -> None:
+        with self._lock:
+            self.calls[operation] += n
+
+    def _token(self) -> str:
+        return self.app.installation_token(self.installation_id, counter=self.calls)
+
+    def _reauthorize(self) -> bool:
+        self.app.invalidate(self.installation_id)
+        return True
+
+    def _on_retry(self, operation: str, failure: Failure, delay: float, retry: int) -> None:
+        what = failure.status if failure.status is not None else failure.message
+        log.warning(
+            "%s: GitHub answered %s; retry %d/%d in %.1f s",
+            operation,
+            what,
+            retry,
+            self.retry.tries - 1,
+            delay,
+        )
+
+    def _call(self, operation: str, target: str, attempt: Callable[[], _T]) -> _T:
+        reset = _operation.set(operation)
+        try:
+            return run_with_retries(
+                f"{operation} {target}",
+                attempt,
+                classify=_classify,
+                policy=self.retry,
+                sleep=self._sleep,
+                clock=self._clock,
+                redact=self.app.redact,
+                on_retry=self._on_retry,
+                on_unauthorized=self._reauthorize,
+            )
+        finally:
+            _operation.reset(reset)
+
+    def _repo(self, full_name: str) -> Any:
+        return self._gh.get_repo(_check_repo(full_name))
+
+    def _raw(
+        self, method: str, path: str, *, accept: str | None = None, body: Any = None
+    ) -> tuple[int, dict[str, Any], str]:
+        """One request through PyGithub's requester, for what it has no method for."""
+        headers = {"Accept": accept} if accept else None
+        status, headers_out, output = self._requester.requestJson(
+            method, path, headers=headers, input=body
+        )
+        return status, {str(k).lower(): v for k, v in headers_out.items()}, output
+
+    # -- people and configuration -----------------------------------------------------------
+
+    def permission(self, repo: str, user: str) -> str:
+        """``user``'s role on ``repo``: admin, maintain, write, triage, read or none."""
+
+        def attempt() -> str:
+            _, data = self._requester.requestJsonAndCheck(
+                "GET", f"/repos/{_check_repo(repo)}/collaborators/{quote(user, safe='')}/permission"
+            )
+            role = str(data.get("role_name") or "")
+            # Custom organisation roles have their own names; fall back to the base level.
+            return role if role in ROLES else str(data.get("permission") or "none")
+
+        return self._call("permission", f"{repo} {user}", attempt)
+
+    def file_text(self, repo: str, path: str, ref: str | None = None) -> str | None:
+        """A file's text at ``ref`` (default branch if None); None if absent or not a file."""
+
+        def attempt() -> str | None:
+            content = self._repo(repo).get_contents(path, ref=ref if ref else NotSet)
+            if isinstance(content, list) or content.type != "file":
+                return None
+            try:
+                return bytes(content.decoded_content).decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+
+        try:
+            return self._call("file_text", f"{repo}:{path}@{ref or 'default'}", attempt)
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    # -- issues, labels, comments -----------------------------------------------------------
+
+    def issue(self, repo: str, number: int) -> IssueInfo:
+        def attempt() -> IssueInfo:
+            item = self._repo(repo).get_issue(number)
+            return IssueInfo(
+                number=item.number,
+                title=item.title or "",
+                body=item.body or "",
+                state=item.state,
+                author=item.user.login,
+                labels=tuple(label.name for label in item.labels),
+                is_pull=item.pull_request is not None,
+                url=item.html_url,
+            )
+
+        return self._call("issue", f"{repo}#{number}", attempt)
+
+    def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None:
+        if not labels:
+            return
+        self._call(
+            "add_labels",
+            f"{repo}#{number}",
+            lambda: self._repo(repo).get_issue(number).add_to_labels(*labels),
+        )
+
+    def remove_label(self, repo: str, number: int, label: str) -> None:
+        """Remove ``label``; a label the issue does not carry is not an error."""
+        try:
+            self._call(
+                "remove_label",
+                f"{repo}#{number} {label}",
+                lambda: self._repo(repo).get_issue(number).remove_from_labels(label),
+            )
+        except GitHubError as exc:
+            if exc.status != 404:
+                raise
+
+    def _list_comments(self, repo: str, number: int) -> list[CommentInfo]:
+        out = []
+        for c in self._repo(repo).get_issue(number).get_comments():
+            app = c.performed_via_github_app
+            out.append(
+                CommentInfo(
+                    id=c.id,
+                    author=c.user.login,
+                    author_type=c.user.type or "User",
+                    body=c.body or "",
+                    app_id=app.id if app is not None else None,
+                )
+            )
+        return out
+
+    def comments(self, repo: str, number: int) -> list[CommentInfo]:
+        """Every comment on an issue or PR, oldest first."""
+        return self._call("comments", f"{repo}#{number}", lambda: self._list_comments(repo, number))
+
+    def _post_comment(self, repo: str, number: int, body: str) -> int:
+        return int(self._repo(repo).get_issue(number).create_comment(body).id)
+
+    def _patch_comment(self, repo: str, comment_id: int, body: str) -> None:
+        self._requester.requestJsonAndCheck(
+            "PATCH",
+            f"/repos/{_check_repo(repo)}/issues/comments/{int(comment_id)}",
+            input={"body": body},
+        )
+
+    def create_comment(self, repo: str, number: int, body: str) -> int:
+        return self._call(
+            "create_comment", f"{repo}#{number}", lambda: self._post_comment(repo, number, body)
+        )
+
+    def edit_comment(self, repo: str, comment_id: int, body: str) -> None:
+        self._call(
+            "edit_comment",
+            f"{repo} comment {comment_id}",
+            lambda: self._patch_comment(repo, comment_id, body),
+        )
+
+    def _is_own(self, comment: CommentInfo) -> bool:
+        if comment.app_id is not None:
+            return comment.app_id == self.app.app_id
+        if comment.author_type != "Bot":
+            return False
+        if self._bot_login is None:
+            # Only when a bot comment carries the marker without naming its App (once).
+            self._bot_login = self.app.bot_login(counter=self.calls)
+        return comment.author == self._bot_login
+
+    def upsert_comment(self, repo: str, number: int, marker: str, body: str) -> int:
+        """Edit the bot's own comment holding ``marker`` in place, else create it; its id.
+
+        Idempotent: the same call twice leaves one comment, and an unchanged body is not sent
+        again. ``body`` must contain ``marker`` so the next call finds the comment.
+        """
+        if not marker or marker not in body:
+            raise ValueError("upsert_comment: the body must contain the marker")
+
+        def attempt() -> int:
+            for comment in self._list_comments(repo, number):
+                if marker in comment.body and self._is_own(comment):
+                    if comment.body != body:
+                        self._patch_comment(repo, comment.id, body)
+                    return comment.id
+            return self._post_comment(repo, number, body)
+
+        return self._call("upsert_comment", f"{repo}#{number}", attempt)
+
+    # -- pull requests ----------------------------------------------------------------------
+
+    @staticmethod
+    def _pull_info(pr: Any) -> PullInfo:
+        return PullInfo(
+            number=pr.number,
+            title=pr.title or "",
+            body=pr.body or "",
+            state=pr.state,
+            head_ref=pr.head.ref,
+            head_sha=pr.head.sha,
+            base_ref=pr.base.ref,
+            author=pr.user.login,
+            url=pr.html_url,
+            draft=bool(pr.draft),
+        )
+
+    def find_pull(self, repo: str, head_branch: str) -> PullInfo | None:
+        """The open PR from ``head_branch`` of this repository, if there is one."""
+        owner = _check_repo(repo).split("/")[0]
+
+        def attempt() -> PullInfo | None:
+            pulls = self._repo(repo).get_pulls(state="open", head=f"{owner}:{head_branch}")
+            for pr in pulls:
+                return self._pull_info(pr)
+            return None
+
+        return self._call("find_pull", f"{repo} {head_branch}", attempt)
+
+    def create_pull(
+        self, repo: str, head: str, base: str, title: str, body: str, *, draft: bool = False
+    ) -> PullInfo:
+        return self._call(
+            "create_pull",
+            f"{repo} {head}->{base}",
+            lambda: self._pull_info(
+                self._repo(repo).create_pull(
+                    title=title, body=body, head=head, base=base, draft=draft
+                )
+            ),
+        )
+
+    def pull(self, repo: str, number: int) -> PullInfo:
+        return self._call(
+            "pull", f"{repo}#{number}", lambda: self._pull_info(self._repo(repo).get_pull(number))
+        )
+
+    def pull_files(self, repo: str, number: int) -> list[PullFile]:
+        def attempt() -> list[PullFile]:
+            return [
+                PullFile(
+                    path=f.filename,
+                    status=f.status,
+                    additions=f.additions,
+                    deletions=f.deletions,
+                    patch=f.patch,
+                    previous_path=f.previous_filename,
+                )
+                for f in self._repo(repo).get_pull(number).get_files()
+            ]
+
+        return self._call("pull_files", f"{repo}#{number}", attempt)
+
+    def pull_diff(self, repo: str, number: int) -> str:
+        """The PR's unified diff (``application/vnd.github.diff``)."""
+
+        def attempt() -> str:
+            status, headers, output = self._raw(
+                "GET", f"/repos/{_check_repo(repo)}/pulls/{int(number)}", accept=_DIFF
+            )
+            if status >= 300:
+                raise _HttpFailure(Failure(status, headers, _describe_text(output)))
+            return output
+
+        return self._call("pull_diff", f"{repo}#{number}", attempt)
+
+    def create_review(
+        self,
+        repo: str,
+        number: int,
+        commit_id: str,
+        body: str,
+        comments: Iterable[InlineComment],
+        *,
+        event: str = "COMMENT",
+    ) -> int:
+        """One review of the PR at ``commit_id`` with inline comments; its id.
+
+        GitHub refuses the whole review (422) if any comment sits outside the diff.
+        """
+        payload = [c.payload() for c in comments]
+
+        def attempt() -> int:
+            handle = self._repo(repo)
+            review = handle.get_pull(number).create_review(
+                commit=handle.get_commit(commit_id), body=body, event=event, comments=payload
+            )
+            return int(review.id)
+
+        return self._call("create_review", f"{repo}#{number}", attempt)
+
+    # -- CI ---------------------------------------------------------------------------------
+
+    def check_runs(self, repo: str, ref: str) -> list[CheckRunInfo]:
+        def attempt() -> list[CheckRunInfo]:
+            return [
+                CheckRunInfo(
+                    id=run.id,
+                    name=run.name,
+                    status=run.status,
+                    conclusion=run.conclusion,
+                    head_sha=run.head_sha,
+                    url=run.html_url or run.details_url or "",
+                )
+                for run in self._repo(repo).get_commit(ref).get_check_runs()
+            ]
+
+        return self._call("check_runs", f"{repo}@{ref}", attempt)
+
+    def workflow_runs(
+        self,
+        repo: str,
+        *,
+        branch: str | None = None,
+        head_sha: str | None = None,
+        limit: int = 30,
+    ) -> list[WorkflowRunInfo]:
+        """The newest ``limit`` workflow runs (of ``branch`` / ``head_sha`` if given)."""
+
+        def attempt() -> list[WorkflowRunInfo]:
+            runs = self._repo(repo).get_workflow_runs(
+                branch=branch if branch else NotSet, head_sha=head_sha if head_sha else NotSet
+            )
+            out: list[WorkflowRunInfo] = []
+            for run in runs:
+                if len(out) >= limit:
+                    break
+                out.append(
+                    WorkflowRunInfo(
+                        id=run.id,
+                        name=run.name or "",
+                        status=run.status,
+                        conclusion=run.conclusion,
+                        head_sha=run.head_sha,
+                        head_branch=run.head_branch or "",
+                        event=run.event,
+                        url=run.html_url,
+                    )
+                )
+            return out
+
+        return self._call("workflow_runs", f"{repo} {branch or head_sha or ''}".strip(), attempt)
+
+    def jobs(self, repo: str, run_id: int) -> list[JobInfo]:
+        def attempt() -> list[JobInfo]:
+            return [
+                JobInfo(
+                    id=job.id,
+                    run_id=job.run_id,
+                    name=job.name,
+                    status=job.status,
+                    conclusion=job.conclusion,
+                    head_sha=job.head_sha,
+                    url=job.html_url,
+                )
+                for job in self._repo(repo).get_workflow_run(int(run_id)).jobs()
+            ]
+
+        return self._call("jobs", f"{repo} run {run_id}", attempt)
+
+    def job_log(self, repo: str, job_id: int) -> str:
+        """A job's plain-text log. The API answers 302 to a short-lived signed URL; that URL is
+        fetched without the token (it is another host on github.com)."""
+
+        def attempt() -> str:
+            status, headers, output = self._raw(
+                "GET", f"/repos/{_check_repo(repo)}/actions/jobs/{int(job_id)}/logs"
+            )
+            if status == 200:
+                return output
+            location = str(headers.get("location") or "")
+            if status not in (301, 302, 307) or not location:
+                raise _HttpFailure(Failure(status, headers, _describe_text(output)))
+            response = self._downloads().get(location, timeout=60, allow_redirects=True)
+            if response.status_code >= 300:
+                raise _HttpFailure(Failure.from_response(response))
+            response.encoding = response.encoding or "utf-8"
+            return response.text
+
+        return self._call("job_log", f"{repo} job {job_id}", attempt)
+
+    def _downloads(self) -> requests.Session:
+        with self._lock:
+            if self._download is None:
+                self._download = requests.Session()
+                self._download.trust_env = False
+            return self._download
+
+    # -- branches ---------------------------------------------------------------------------
+
+    def default_branch(self, repo: str) -> str:
+        key = _check_repo(repo).lower()
+        with self._lock:
+            known = self._default_branch.get(key)
+        if known is not None:
+            return known
+        name = str(self._call("default_branch", repo, lambda: self._repo(repo).default_branch))
+        with self._lock:
+            self._default_branch[key] = name
+        return name
+
+    def default_branch_sha(self, repo: str) -> str:
+        name = self.default_branch(repo)
+        return str(
+            self._call(
+                "default_branch_sha",
+                f"{repo}@{name}",
+                lambda: self._repo(repo).get_branch(name).commit.sha,
+            )
+        )
+
+    # -- git over HTTPS ---------------------------------------------------------------------
+
+    def repo_git_url(self, repo: str) -> str:
+        return f"{self.git_url}/{_check_repo(repo)}.git"
+
+    def _git(self, operation: str, repo: str, run: Callable[[dict[str, str]], _T]) -> _T:
+        """Run one git command with the token on hand; retries transient server failures."""
+        retry = 0
+        while True:
+            token = self._token()
+            with self._lock:
+                self.git_calls[operation] += 1
+            try:
+                with askpass_env(token) as env:
+                    return run(env)
+            except git.GitCommandError as exc:
+                output = self.app.redact(f"{exc.stdout or ''}\n{exc.stderr or ''}".strip())
+            if _PERMISSION_DENIED.search(output):
+                raise GitTransportError(
+                    f"git {operation} {repo}: permission denied (the App needs contents: write "
+                    "on the repository)",
+                    output,
+                )
+            if _AUTH_REFUSED.search(output):
+                self.app.invalidate(self.installation_id)
+                raise GitTransportError(
+                    f"git {operation} {repo}: GitHub refused the installation token (expired "
+                    "or revoked); the next attempt requests a new one",
+                    output,
+                    auth_refused=True,
+                )
+            transient = _TRANSIENT_GIT.search(output)
+            if transient is None:
+                raise GitTransportError(f"git {operation} {repo} failed: {_gist(output)}", output)
+            status = int(transient.group(1)) if transient.group(1) else None
+            delay = retry_delay(Failure(status, {}, output), retry, self._clock(), self.retry)
+            retry += 1
+            if delay is None or retry >= self.retry.tries or delay > self.retry.max_wait_s:
+                raise GitTransportError(
+                    f"git {operation} {repo} failed after {retry} tries: {_gist(output)}", output
+                )
+            log.warning("git %s %s: %s; retry in %.1f s", operation, repo, _gist(output), delay)
+            self._sleep(delay)
+
+    def clone(self, repo: str, dest: Path, *, branch: str | None = None) -> Path:
+        """Clone ``repo`` into ``dest`` (absent or empty). The remote URL holds no credential."""
+        url = self.repo_git_url(repo)
+        args = ["--quiet"]
+        if branch:
+            args += ["--branch", branch]
+        self._git("clone", repo, lambda env: git.Git().clone(*args, "--", url, str(dest), env=env))
+        return Path(dest)
+
+    def push(self, workdir: Path, branch: str, *, force: bool = False) -> str:
+        """Push ``branch`` (a ``tierbot/*`` branch) from ``workdir`` to its GitHub origin.
+
+        Never forces: a remote branch that moved on is an error, not an overwrite. Returns the
+        pushed commit.
+        """
+        if force:
+            raise GitTransportError(f"refusing to force-push {branch}: tierbot never force-pushes")
+        if not branch.startswith(PUSHABLE_PREFIX) or any(ch in branch for ch in "+:*?[\\ ~^"):
+            raise GitTransportError(
+                f"refusing to push {branch!r}: tierbot pushes only its own tierbot/* branches"
+            )
+        try:
+            local = git.Repo(workdir)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise GitTransportError(f"{workdir} is not a git checkout") from None
+        try:
+            local.git.check_ref_format("--branch", branch)
+            sha = str(local.git.rev_parse("--verify", f"refs/heads/{branch}^{{commit}}"))
+        except git.GitCommandError:
+            raise GitTransportError(f"no branch {branch} to push in {workdir}") from None
+        repo = self._origin_repo(local, workdir)
+        url = self.repo_git_url(repo)
+        refspec = f"refs/heads/{branch}:refs/heads/{branch}"  # no leading "+": never forced
+        self._git("push", repo, lambda env: local.git.push("--porcelain", url, refspec, env=env))
+        return sha
+
+    def _origin_repo(self, local: Any, workdir: Path) -> str:
+        """The owner/name ``origin`` points at, if it is on this forge's server (the token is
+        never offered to any other host)."""
+        try:
+            origin = str(local.remotes.origin.url)
+        except (AttributeError, IndexError, ValueError):
+            raise GitTransportError(f"{workdir} has no origin remote to push to") from None
+        prefix = self.git_url + "/"
+        if not origin.startswith(prefix):
+            raise GitTransportError(
+                f"refusing to push: origin of {workdir} is not on {self.git_url}"
+            )
+        name = origin[len(prefix) :].removesuffix("/").removesuffix(".git")
+        try:
+            return _check_repo(name)
+        except ValueError:
+            raise GitTransportError(
+                f"refusing to push: origin of {workdir} is not a repository URL"
+            ) from None
+
+
+_DIFF = "application/vnd.github.diff"
+# What git prints when the server refuses the credential (LC_ALL=C: GitPython sets it).
+_AUTH_REFUSED = re.compile(
+    r"Authentication failed|Invalid username or (?:token|password)"
+    r"|could not read (?:Username|Password)|returned error: 401\b",
+    re.I,
+)
+_PERMISSION_DENIED = re.compile(
+    r"returned error: 403\b|Permission to \S+ denied|Write access to repository not granted",
+    re.I,
+)
+_TRANSIENT_GIT = re.compile(
+    r"returned error: (5\d\d|429)\b|(?:Failed to connect|Connection refused|Connection reset"
+    r"|Could not resolve host|Operation timed out|early EOF|RPC failed)",
+    re.I,
+)
+
+
+_GIST_STARTS = ("fatal:", "error:", "remote:", "!", "stderr:")
+
+
+def _gist(output: str) -> str:
+    """The line of git's output that says what went wrong."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.lower().startswith(
+            ("fatal:", "error:", "remote:", "!", "stderr: 'fatal", "stderr:")
+        ):
+            return line[:300]
+    return (lines[-1] if lines else "no output")[:300]
+
+
+def _describe_text(output: str) -> str:
+    try:
+        return describe_body(json.loads(output))
+    except ValueError:
+        return output[:400]

@@ -1,0 +1,490 @@
+"""GitHub App credentials, and the error and retry policy every GitHub request shares.
+
+``GitHubApp`` turns an App id and private key into installation tokens: an RS256 JWT signed by
+PyGithub's ``github.Auth.AppAuth`` is exchanged at ``POST /app/installations/{id}/access_tokens``
+and the token is cached per installation until ``refresh_margin_s`` before it expires (GitHub's
+tokens live an hour). The exchange itself is a plain ``requests`` call rather than PyGithub's
+``GithubIntegration.get_access_token``: PyGithub logs every response body at DEBUG on
+``github.Requester``, and this body is the token.
+
+The retry policy (``retry_delay``) is a pure function of one failed response, so it is shared by
+the token exchange here and by the forge's PyGithub calls, and tested without a server:
+
+- 5xx, a dropped connection or a timeout -> exponential backoff (1, 2, 4 s ...).
+- 429, or 403 with ``retry-after`` or a rate-limit message -> ``retry-after`` (seconds or an
+  HTTP date) if sent, else ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0, else a
+  minute for a secondary limit (GitHub's advice), else the backoff.
+- a wait longer than ``max_wait_s`` (a primary limit resetting in 40 minutes) is not slept
+  through: it ends as ``GitHubRateLimited`` carrying ``retry_after`` for the caller to reschedule.
+- any other 4xx -> ``GitHubError`` at once, never a retry loop.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from github import Auth
+
+from bot.core.logs import REDACTED, scrub
+
+DEFAULT_API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+USER_AGENT = "tierbot"
+_T = TypeVar("_T")
+_MESSAGE_CHARS = 400
+_KEEP_SECRETS = 64  # tokens remembered for redaction; older ones have long expired
+
+
+class GitHubConfigError(ValueError):
+    """The App's settings are missing or unusable; the message names the variable."""
+
+
+class GitHubError(Exception):
+    """A GitHub request failed for good: ``status`` (None: no HTTP answer) and what GitHub said.
+
+    The message names the operation and never contains a credential.
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        status: int | None,
+        message: str,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        answer = f"GitHub answered {status}" if status is not None else "no answer from GitHub"
+        super().__init__(f"{operation}: {answer}: {message}")
+        self.operation = operation
+        self.status = status
+        self.detail = message
+        self.retry_after = retry_after
+
+
+class GitHubRateLimited(GitHubError):
+    """Rate limited for longer than the policy will wait; try again after ``retry_after`` s."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    tries: int = 4  # attempts in all, the first included
+    backoff_s: float = 1.0  # 5xx and network errors: backoff_s * 2**retry, capped
+    max_backoff_s: float = 30.0
+    secondary_wait_s: float = 60.0  # a secondary limit that names no time: GitHub says a minute
+    max_wait_s: float = 120.0  # never sleep longer than this for one retry
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed attempt, whatever raised it: HTTP status (None: network) and GitHub's words."""
+
+    status: int | None
+    headers: Mapping[str, str]  # lower-case names
+    message: str
+
+    @classmethod
+    def from_response(cls, response: requests.Response) -> Failure:
+        return cls(response.status_code, _lower(response.headers), _message_of(response))
+
+
+def _lower(headers: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def _message_of(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:_MESSAGE_CHARS] or response.reason or ""
+    return describe_body(data) or response.reason or ""
+
+
+def describe_body(data: Any) -> str:
+    """GitHub's error body as one line: ``message`` plus any ``errors`` (422 details)."""
+    if not isinstance(data, dict):
+        return str(data)[:_MESSAGE_CHARS] if data else ""
+    message = str(data.get("message") or "")
+    details = []
+    for error in data.get("errors") or []:
+        if isinstance(error, dict):
+            text = error.get("message") or " ".join(
+                str(error[k]) for k in ("resource", "field", "code") if error.get(k)
+            )
+            details.append(str(text))
+        else:
+            details.append(str(error))
+    if details:
+        message = f"{message} ({'; '.join(details)})" if message else "; ".join(details)
+    return message[:_MESSAGE_CHARS]
+
+
+_RATE_LIMIT_ENDINGS = (
+    "please retry your request again later.",
+    "please wait a few minutes before you try again.",
+)
+
+
+def _is_rate_limit_message(message: str) -> bool:
+    lowered = message.lower()
+    return "rate limit" in lowered or lowered.endswith(
+        (
+            "please retry your request again later.",
+            "please wait a few minutes before you try again.",
+        )
+    )
+
+
+def _retry_after(value: str | None, now: float) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def retry_delay(failure: Failure, retry: int, now: float, policy: RetryPolicy) -> float | None:
+    """Seconds to wait before retry number ``retry`` (0-based), or None: the failure is final.
+
+    May exceed ``policy.max_wait_s``; the caller turns that into ``GitHubRateLimited``.
+    """
+    backoff = min(policy.max_backoff_s, policy.backoff_s * 2.0**retry)
+    status, headers = failure.status, failure.headers
+    if status is None or status >= 500:
+        return backoff
+    limited = status == 429 or (
+        status == 403 and ("retry-after" in headers or _is_rate_limit_message(failure.message))
+    )
+    if not limited:
+        return None
+    after = _retry_after(headers.get("retry-after"), now)
+    if after is not None:
+        return after
+    reset = headers.get("x-ratelimit-reset", "")
+    if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+        # +1: GitHub does not say when within that second the window resets.
+        return max(0.0, int(reset) - now) + 1.0
+    if "secondary rate limit" in failure.message.lower() or status == 403:
+        return max(policy.secondary_wait_s, backoff)
+    return backoff
+
+
+class Redactor:
+    """Every credential minted so far, so text can be cleaned of them even if scrub misses one."""
+
+    def __init__(self) -> None:
+        self._secrets: list[str] = []
+        self._lock = threading.Lock()
+
+    def add(self, secret: str) -> None:
+        with self._lock:
+            self._secrets.append(secret)
+            del self._secrets[:-_KEEP_SECRETS]
+
+    def __call__(self, text: str) -> str:
+        with self._lock:
+            secrets = list(self._secrets)
+        for secret in secrets:
+            text = text.replace(secret, REDACTED)
+        return scrub(text)
+
+
+def run_with_retries(
+    operation: str,
+    attempt: Callable[[], _T],
+    *,
+    classify: Callable[[BaseException], Failure | None],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    redact: Callable[[str], str],
+    on_retry: Callable[[str, Failure, float, int], None] | None = None,
+    on_unauthorized: Callable[[], bool] | None = None,
+) -> _T:
+    """Call ``attempt`` until it succeeds, the failure is final, or the tries run out.
+
+    ``classify`` maps an exception to a ``Failure`` (None: not a GitHub failure, re-raised as
+    is). ``on_unauthorized`` is asked once on a 401; returning True retries at once (a fresh
+    token was arranged).
+    """
+    reauthorized = False
+    retry = 0
+    while True:
+        try:
+            return attempt()
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+        message = redact(failure.message)
+        if failure.status == 401 and not reauthorized and on_unauthorized is not None:
+            reauthorized = True
+            if on_unauthorized():
+                continue
+        delay = retry_delay(failure, retry, clock(), policy)
+        if delay is None:
+            raise GitHubError(operation, failure.status, message) from None
+        if delay > policy.max_wait_s:
+            raise GitHubRateLimited(
+                operation,
+                failure.status,
+                f"{message} (retry after {delay:.0f} s)",
+                retry_after=delay,
+            ) from None
+        retry += 1
+        if retry >= policy.tries:
+            raise GitHubError(
+                operation, failure.status, f"{message} (gave up after {policy.tries} tries)"
+            ) from None
+        if on_retry is not None:
+            on_retry(operation, Failure(failure.status, failure.headers, message), delay, retry)
+        sleep(delay)
+
+
+def classify_requests_error(exc: BaseException) -> Failure | None:
+    if isinstance(exc, _HttpFailure):
+        return exc.failure
+    if isinstance(
+        exc,
+        requests.ConnectionError | requests.Timeout | requests.exceptions.ChunkedEncodingError,
+    ):
+        return Failure(None, {}, type(exc).__name__)
+    return None
+
+
+class _HttpFailure(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.status)
+        self.failure = failure
+
+
+@dataclass(frozen=True)
+class InstallationToken:
+    value: str = ""
+    expires_at: float = 0.0  # epoch seconds
+
+    def __repr__(self) -> str:  # never print the token, even in a traceback's locals
+        return f"InstallationToken(expires_at={self.expires_at})"
+
+
+def _parse_expiry(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class GitHubApp:
+    """A GitHub App: its JWT, and installation tokens cached per installation (thread-safe).
+
+    The constructor does no I/O; the key is first used by the first request.
+    """
+
+    def __init__(
+        self,
+        app_id: int,
+        private_key_pem: str | bytes,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        refresh_margin_s: float = 300.0,
+        timeout: float = 15.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.app_id = int(app_id)
+        key = private_key_pem.decode() if isinstance(private_key_pem, bytes) else private_key_pem
+        self._auth = Auth.AppAuth(self.app_id, key)
+        self.api_url = api_url.rstrip("/")
+        self.clock = clock
+        self.sleep = sleep
+        self.refresh_margin_s = refresh_margin_s
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.redact = Redactor()
+        self.calls: Counter[str] = Counter()  # requests made with the App's JWT, by operation
+        self._tokens: dict[int, InstallationToken] = {}
+        self._installations: dict[str, int] = {}
+        self._bot_login: str | None = None
+        self._lock = threading.Lock()
+        self._session: requests.Session | None = None
+
+    def __repr__(self) -> str:
+        return f"GitHubApp(app_id={self.app_id}, api_url={self.api_url!r})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> GitHubApp:
+        """Build from ``TIERBOT_APP_ID``, ``TIERBOT_PRIVATE_KEY`` or ``TIERBOT_PRIVATE_KEY_PATH``
+        and ``TIERBOT_GITHUB_API_URL`` (default api.github.com; ``http(s)://host/api/v3`` for
+        GitHub Enterprise Server and the emulator)."""
+        raw_id = (env.get("TIERBOT_APP_ID") or "").strip()
+        if not raw_id:
+            raise GitHubConfigError("TIERBOT_APP_ID is not set: the GitHub App's numeric id")
+        if not raw_id.isdigit():
+            raise GitHubConfigError(
+                f"TIERBOT_APP_ID must be the GitHub App's numeric id, not {raw_id[:40]!r}"
+            )
+        key = read_private_key(env)
+        api_url = (env.get("TIERBOT_GITHUB_API_URL") or "").strip() or DEFAULT_API_URL
+        if not api_url.startswith(("https://", "http://")):
+            raise GitHubConfigError(
+                f"TIERBOT_GITHUB_API_URL must be an http(s) URL, not {api_url[:80]!r}"
+            )
+        return cls(int(raw_id), key, api_url=api_url, **kwargs)
+
+    # -- HTTP with the App's JWT --------------------------------------------------------------
+
+    def _http(self) -> requests.Session:
+        with self._lock:
+            if self._session is None:
+                self._session = requests.Session()
+                # No ~/.netrc: the only credential sent is the one set per request.
+                self._session.trust_env = False
+            return self._session
+
+    def close(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+
+    def _jwt_request(
+        self, operation: str, method: str, path: str, counter: Counter[str] | None = None
+    ) -> Any:
+        def attempt() -> Any:
+            with self._lock:
+                self.calls[operation] += 1
+                if counter is not None:
+                    counter[operation] += 1
+            response = self._http().request(
+                method,
+                f"{self.api_url}{path}",
+                headers={
+                    "Authorization": f"Bearer {self._auth.create_jwt()}",
+                    "Accept": "application/vnd.github+json",
+                    "X-GitHub-Api-Version": API_VERSION,
+                    "User-Agent": USER_AGENT,
+                },
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+            if response.status_code >= 300:
+                raise _HttpFailure(Failure.from_response(response))
+            return response.json()
+
+        try:
+            return run_with_retries(
+                operation,
+                attempt,
+                classify=classify_requests_error,
+                policy=self.retry,
+                sleep=self.sleep,
+                clock=self.clock,
+                redact=self.redact,
+            )
+        except GitHubError as exc:
+            if exc.status == 401:
+                raise GitHubError(
+                    operation,
+                    exc.status,
+                    f"{exc.detail} (the App's JWT was refused: check TIERBOT_APP_ID and the "
+                    "private key)",
+                ) from None
+            raise
+
+    def installation_token(
+        self, installation_id: int, *, counter: Counter[str] | None = None
+    ) -> str:
+        """A token for the installation, minted only when none is cached or it nears expiry.
+
+        ``counter`` (a forge's ``calls``) gets ``installation_token`` += 1 per request made.
+        """
+        with self._lock:
+            cached = self._tokens.get(installation_id)
+        if cached is not None and cached.expires_at - self.refresh_margin_s > self.clock():
+            return cached.value
+        data = self._jwt_request(
+            "installation_token",
+            "POST",
+            f"/app/installations/{installation_id}/access_tokens",
+            counter,
+        )
+        token = InstallationToken(str(data["token"]), _parse_expiry(str(data["expires_at"])))
+        self.redact.add(token.value)
+        with self._lock:
+            self._tokens[installation_id] = token
+        return token.value
+
+    def invalidate(self, installation_id: int) -> None:
+        """Forget the cached token (GitHub refused it): the next use mints a new one."""
+        with self._lock:
+            self._tokens.pop(installation_id, None)
+
+    def installation_id(self, full_name: str) -> int:
+        """The installation that covers ``owner/repo`` (``GET /repos/{o}/{r}/installation``)."""
+        key = full_name.lower()
+        with self._lock:
+            known = self._installations.get(key)
+        if known is not None:
+            return known
+        data = self._jwt_request("installation", "GET", f"/repos/{full_name}/installation")
+        with self._lock:
+            self._installations[key] = int(data["id"])
+        return int(data["id"])
+
+    def bot_login(self, *, counter: Counter[str] | None = None) -> str:
+        """The App's bot account, ``<slug>[bot]`` (``GET /app``, once)."""
+        with self._lock:
+            if self._bot_login is not None:
+                return self._bot_login
+        data = self._jwt_request("app", "GET", "/app", counter)
+        login = f"{data['slug']}[bot]"
+        with self._lock:
+            self._bot_login = login
+        return login
+
+
+def read_private_key(env: Mapping[str, str]) -> str:
+    """The PEM from ``TIERBOT_PRIVATE_KEY`` (``\\n`` escapes allowed) or the file at
+    ``TIERBOT_PRIVATE_KEY_PATH``. Errors name the variable, never the key."""
+    inline = env.get("TIERBOT_PRIVATE_KEY") or ""
+    path = (env.get("TIERBOT_PRIVATE_KEY_PATH") or "").strip()
+    if inline.strip():
+        source = "TIERBOT_PRIVATE_KEY"
+        # Many secret stores flatten newlines to "\n"; a PEM has none of its own.
+        key = inline.replace("\\n", "\n") if "\n" not in inline.strip() else inline
+    elif path:
+        source = f"TIERBOT_PRIVATE_KEY_PATH ({path})"
+        try:
+            key = Path(path).expanduser().read_text("utf-8")
+        except OSError as exc:
+            raise GitHubConfigError(
+                f"{source} cannot be read: {exc.strerror or type(exc).__name__}"
+            ) from None
+        except UnicodeDecodeError:
+            raise GitHubConfigError(f"{source} is not a text PEM file") from None
+    else:
+        raise GitHubConfigError(
+            "no GitHub App private key: set TIERBOT_PRIVATE_KEY (the PEM text) or "
+            "TIERBOT_PRIVATE_KEY_PATH (a file holding it)"
+        )
+    key = key.strip() + "\n"
+    try:
+        serialization.load_pem_private_key(key.encode(), password=None)
+    except (ValueError, TypeError):
+        # The library's words may quote the input; say only which variable is wrong.
+        raise GitHubConfigError(f"{source} does not hold an unencrypted PEM private key") from None
+    return key

@@ -369,6 +369,21 @@ def _run_scenario(emulator: GitHubEmulator, rec: Recorder) -> str:
     rec.call("GET", f"/repos/{REPO}/actions/jobs/{job_id}/logs", token=token)
     rec.call("GET", f"/repos/{REPO}/actions/runs/{run_id}/logs", token=token)
 
+    # The bot edits its PR and issue; a maintainer merges, which closes the issue.
+    rec.call(
+        "PATCH",
+        f"/repos/{REPO}/pulls/{pr}",
+        token=token,
+        json={"body": f"Closes #{number}\n\nCost so far: $0.0012"},
+    )
+    rec.call(
+        "PATCH",
+        f"/repos/{REPO}/issues/{number}",
+        token=token,
+        json={"title": "Add a subtract function (tierbot)"},
+    )
+    emulator.merge_pull(REPO, pr, user="alice")
+
     emulator.ping()
     emulator.wait_for_webhooks()
     return token
@@ -479,6 +494,8 @@ ROUTES_OUTSIDE_THE_SUBSET = {
     # (method, path pattern) -> the component schema GitHub documents for its response
     ("POST", r"/repos/[^/]+/[^/]+/issues"): "issue",
     ("PATCH", r"/repos/[^/]+/[^/]+/issues/comments/\d+"): "issue-comment",
+    ("PATCH", r"/repos/[^/]+/[^/]+/issues/\d+"): "issue",
+    ("PATCH", r"/repos/[^/]+/[^/]+/pulls/\d+"): "pull-request",
     ("GET", r"/repos/[^/]+/[^/]+/actions/runs"): None,
     ("GET", r"/repos/[^/]+/[^/]+/collaborators/[^/]+/permission"): None,
 }
@@ -521,6 +538,17 @@ def test_routes_outside_the_subset_follow_the_shared_components(scenario: Scenar
     assert permissions == {"alice": "write", "mallory": "none"}
 
 
+def test_merge_closes_the_pr_and_the_issue_it_names(scenario: Scenario) -> None:
+    repo = scenario.emulator.repo(REPO)
+    pull = next(i for i in repo.issues.values() if i.pull is not None)
+    assert pull.state == "closed" and pull.pull is not None and pull.pull.merged
+    assert repo.issues[1].state == "closed"
+    assert repo.issues[1].title == "Add a subtract function (tierbot)"
+    (closed,) = [d.payload for d in scenario.emulator.deliveries("pull_request", "closed")]
+    assert closed["pull_request"]["merged"] is True
+    assert closed["pull_request"]["merge_commit_sha"] == pull.pull.merge_commit_sha
+
+
 def test_a_deliberately_broken_response_fails_validation(scenario: Scenario) -> None:
     """The contract bites: a repository without ``node_id`` is rejected."""
 
@@ -552,6 +580,7 @@ EXPECTED_DELIVERIES = {
     ("pull_request", "opened"),
     ("pull_request", "synchronize"),
     ("pull_request", "labeled"),
+    ("pull_request", "closed"),
     ("pull_request_review", "submitted"),
     ("check_run", "completed"),
     ("check_suite", "completed"),

@@ -51,6 +51,31 @@ def get_issue(call: Call) -> Reply:
         return Reply(200, render.issue(call.urls, repo, _issue(call, repo), call.store.app))
 
 
+@route("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}")
+def update_issue(call: Call) -> Reply:
+    repo = call.repo(write=True)
+    item = _issue(call, repo)
+    actor = call.actor()
+    data = call.json_object()
+    title, body = data.get("title"), data.get("body")
+    call.hub.edit_issue(
+        repo,
+        item,
+        title=title if isinstance(title, str) else None,
+        body=body if isinstance(body, str) else None,
+    )
+    if isinstance(data.get("labels"), list):
+        wanted = _label_names(data["labels"]) if data["labels"] else []
+        for lab in list(item.labels):
+            if lab.name.lower() not in {w.lower() for w in wanted}:
+                call.hub.remove_label(repo, item, lab.name, actor)
+        call.hub.add_labels(repo, item, wanted, actor)
+    if data.get("state") == "closed":
+        call.hub.close(repo, item, actor)
+    with call.store.lock:
+        return Reply(200, render.issue(call.urls, repo, item, call.store.app))
+
+
 def _label_names(body: Any) -> list[str]:
     # GitHub takes a bare array or {"labels": [...]}, of names or {"name": ...} objects.
     items = body.get("labels") if isinstance(body, dict) else body

@@ -286,3 +286,35 @@ def create_review_comment(call: Call) -> Reply:
         pull.reviews.append(review)
         pull.review_comments.append(comment)
         return Reply(201, render.review_comment(call.urls, repo, item, comment))
+
+
+@route("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}")
+def update_pull(call: Call) -> Reply:
+    repo = call.repo(write=True)
+    item = _pull(call, repo)
+    actor = call.actor()
+    data = call.json_object()
+    title, body = data.get("title"), data.get("body")
+    call.hub.edit_issue(
+        repo,
+        item,
+        title=title if isinstance(title, str) else None,
+        body=body if isinstance(body, str) else None,
+    )
+    if data.get("state") == "closed":
+        call.hub.close(repo, item, actor)
+    with call.store.lock:
+        return Reply(200, render.pull_request(call.urls, repo, item))
+
+
+@route("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge")
+def merge_pull(call: Call) -> Reply:
+    repo = call.repo(write=True)
+    item = _pull(call, repo)
+    if item.state != "open":
+        raise ApiError(405, "Pull Request is not mergeable")
+    try:
+        sha = call.hub.merge(repo, item, call.actor())
+    except ValueError as exc:
+        raise ApiError(405, str(exc)) from exc
+    return Reply(200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"})

@@ -458,6 +458,16 @@ class GitHubEmulator:
             actor=Actor(self.user(user)),
         )
 
+    def merge_pull(self, full_name: str, number: int, *, user: str = "alice") -> str:
+        """Merge as ``user``: merge commit on the base, ``pull_request.closed`` (merged), the
+        issues it closes ("Closes #n") closed; returns the merge commit sha."""
+        repo, item = self._issue(full_name, number)
+        return self._need()[1].merge(repo, item, Actor(self.user(user)))
+
+    def close_issue(self, full_name: str, number: int, *, user: str = "alice") -> None:
+        repo, item = self._issue(full_name, number)
+        self._need()[1].close(repo, item, Actor(self.user(user)))
+
     # -- webhooks -----------------------------------------------------------------------------
 
     def deliver(self, event: str, payload: Mapping[str, Any] | bytes) -> Delivery:

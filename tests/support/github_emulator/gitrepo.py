@@ -164,6 +164,28 @@ def commit_info(repo: Path, sha: str) -> CommitInfo:
     )
 
 
+def merge_commit(
+    repo: Path, base: str, head: str, message: str, author: tuple[str, str]
+) -> str | None:
+    """A merge commit of ``head`` into ``base`` (not moved), or None on a conflict."""
+    out = subprocess.run(
+        ["git", "--git-dir", str(repo), "merge-tree", "--write-tree", base, head],
+        capture_output=True,
+        env=git_env(),
+        check=False,
+    )
+    if out.returncode != 0:
+        return None
+    tree = out.stdout.decode().split("\n", 1)[0].strip()
+    env = {
+        "GIT_AUTHOR_NAME": author[0],
+        "GIT_AUTHOR_EMAIL": author[1],
+        "GIT_COMMITTER_NAME": author[0],
+        "GIT_COMMITTER_EMAIL": author[1],
+    }
+    return git(repo, "commit-tree", tree, "-p", base, "-p", head, "-m", message, env=env).strip()
+
+
 def merge_base(repo: Path, a: str, b: str) -> str | None:
     return git(repo, "merge-base", a, b, check=False).strip() or None
 

@@ -7,6 +7,7 @@ it would on GitHub.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,14 @@ DEFAULT_EVENTS = (
 
 class NotFound(LookupError):
     pass
+
+
+_CLOSING = re.compile(r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s+#(\d+)", re.IGNORECASE)
+
+
+def closing_references(text: str) -> list[int]:
+    """Issue numbers a PR body closes when merged ("Closes #3", "fixes #4")."""
+    return [int(n) for n in _CLOSING.findall(text)]
 
 
 @dataclass
@@ -290,6 +299,69 @@ class Hub:
                 pull_request=payloads.simple_pull_request(self.urls, repo, item),
             )
         self.emit("pull_request_review", payload)
+
+    def edit_issue(
+        self, repo: Repo, item: Issue, *, title: str | None = None, body: str | None = None
+    ) -> None:
+        # GitHub sends issues.edited / pull_request.edited; octokit's schemas for them are not
+        # among the copied fixtures and tierbot ignores edits, so none is delivered.
+        with self.store.lock:
+            if title is not None:
+                item.title = title
+            if body is not None:
+                item.body = body
+            item.updated_at = utcnow()
+
+    def close(self, repo: Repo, item: Issue, actor: Actor) -> None:
+        """Close an issue or PR; a PR gets ``pull_request.closed`` (issues.closed is not sent)."""
+        with self.store.lock:
+            if item.state == "closed":
+                return
+            item.state = "closed"
+            item.closed_at = item.updated_at = utcnow()
+            payload = None
+            if item.pull is not None:
+                payload = payloads.envelope(
+                    self.urls,
+                    repo,
+                    actor.user,
+                    self.installation(repo),
+                    "closed",
+                    number=item.number,
+                    pull_request=payloads.pull_request(self.urls, repo, item),
+                )
+        if payload is not None:
+            self.emit("pull_request", payload)
+
+    def merge(self, repo: Repo, item: Issue, actor: Actor) -> str:
+        """Merge a PR into its base (a merge commit), push it, close the PR and its issues."""
+        pull = item.pull
+        assert pull is not None
+        base_ref = f"refs/heads/{pull.base_ref}"
+        base = gitrepo.resolve(repo.path, base_ref)
+        if base is None:
+            raise NotFound(pull.base_ref)
+        message = f"Merge pull request #{item.number} from {repo.owner.login}/{pull.head_ref}"
+        sha = gitrepo.merge_commit(
+            repo.path,
+            base,
+            pull.head_sha,
+            f"{message}\n\n{item.title}",
+            (actor.user.login, f"{actor.user.login}@example.com"),
+        )
+        if sha is None:
+            raise ValueError("Pull Request is not mergeable")
+        gitrepo.update_ref(repo.path, base_ref, sha, base)
+        with self.store.lock:
+            pull.merged, pull.merged_at, pull.merged_by = True, utcnow(), actor.user
+            pull.merge_commit_sha = sha
+        self.pushed(repo, {base_ref: (base, sha)}, actor.user)
+        self.close(repo, item, actor)
+        for number in closing_references(item.body or ""):
+            linked = repo.issues.get(number)
+            if linked is not None and linked.pull is None:
+                self.close(repo, linked, actor)
+        return sha
 
     # -- pushes -------------------------------------------------------------------------------
 

@@ -293,7 +293,7 @@ def issue(u: Urls, repo: Repo, item: Issue, app: App | None = None) -> Json:
             "html_url": f"{u.repo_web(repo)}/pull/{item.number}",
             "diff_url": f"{u.repo_web(repo)}/pull/{item.number}.diff",
             "patch_url": f"{u.repo_web(repo)}/pull/{item.number}.patch",
-            "merged_at": None,
+            "merged_at": iso(item.pull.merged_at),
         }
     return body
 
@@ -389,8 +389,8 @@ def pull_request(u: Urls, repo: Repo, item: Issue, *, full: bool = True) -> Json
         "created_at": iso(item.created_at),
         "updated_at": iso(item.updated_at),
         "closed_at": iso(item.closed_at),
-        "merged_at": None,
-        "merge_commit_sha": None,
+        "merged_at": iso(pull.merged_at),
+        "merge_commit_sha": pull.merge_commit_sha,
         "assignee": None,
         "assignees": [],
         "requested_reviewers": [],
@@ -418,7 +418,7 @@ def pull_request(u: Urls, repo: Repo, item: Issue, *, full: bool = True) -> Json
                 "mergeable": True,
                 "rebaseable": True,
                 "mergeable_state": "clean",
-                "merged_by": None,
+                "merged_by": user(u, pull.merged_by) if pull.merged_by else None,
                 "comments": len(item.comments),
                 "review_comments": len(pull.review_comments),
                 "maintainer_can_modify": pull.maintainer_can_modify,

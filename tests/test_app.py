@@ -154,3 +154,53 @@ def test_the_web_process_never_imports_litellm():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stderr.strip() == "False"
+
+
+def test_concurrent_deliveries_share_commits_and_all_are_stored(queue):
+    import asyncio
+    import uuid
+
+    import httpx
+
+    batches: list[int] = []
+    original = queue.accept_many
+
+    def counting(items):
+        batches.append(len(items))
+        return original(items)
+
+    queue.accept_many = counting
+    app = create_app(secret=SECRET, queue=queue)
+    raw = json.dumps(LABELED).encode()
+
+    async def send_all() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+
+            async def one() -> int:
+                response = await client.post(
+                    "/webhook",
+                    content=raw,
+                    headers={
+                        "X-GitHub-Event": "issues",
+                        "X-GitHub-Delivery": str(uuid.uuid4()),
+                        "X-Hub-Signature-256": sign(raw),
+                    },
+                )
+                return response.status_code
+
+            return await asyncio.gather(*(one() for _ in range(64)))
+
+    codes = asyncio.run(send_all())
+    assert codes == [202] * 64
+    assert sum(batches) == 64 and max(batches) > 1
+    assert queue.counts() == {QUEUED: 64}
+
+
+def test_a_database_failure_is_a_500_never_a_202(queue):
+    def broken(items):
+        raise RuntimeError("disk full")
+
+    queue.accept_many = broken
+    client = TestClient(create_app(secret=SECRET, queue=queue), raise_server_exceptions=False)
+    assert post(client, LABELED).status_code == 500

@@ -7,6 +7,7 @@ workers clone and push over git smart HTTP, CI runs in the emulator and reports 
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -238,3 +239,59 @@ def test_broken_repo_config_gets_one_explaining_comment(github_emulator, tierbot
     assert ".github/tierbot.yml" in comment.body and "`budgett`" in comment.body
     assert "allowed: " in comment.body.lower()
     assert pulls(github_emulator) == []
+
+
+def test_a_workflow_edit_is_refused_recorded_and_escalated(github_emulator, tierbot, models):
+    sneaky = "### .github/workflows/ci.yml\n```yaml\non: push\njobs: {}\n```\n"
+    models.script("intern-model", [reply(sneaky)])
+    models.script("junior-model", [reply(GOOD)])
+    make_repo(github_emulator, models.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
+    issue = github_emulator.open_issue(REPO, "Add mul(a, b) to calc.py")
+    tierbot.start_worker()
+    github_emulator.label_issue(REPO, issue.number, "tierbot:boilerplate", sender="alice")
+
+    wait_until(
+        lambda: finished(github_emulator, issue.number),
+        timeout=120,
+        what=f"the task to finish\n{tierbot.logs()}",
+    )
+    [comment] = status_comments(github_emulator, issue.number)
+    assert comment.body.count("| intern | policy |") == 2
+    assert "is protected" in comment.body and "| junior | green |" in comment.body
+    [pr] = pulls(github_emulator)
+    tree = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", pr.pull.head_sha],
+        cwd=github_emulator.repo(REPO).path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert ".github/workflows" not in tree
+
+
+def test_removing_the_label_cancels_the_task(github_emulator, tierbot, models):
+    slow_check = f"sleep 3 && {CHECK}"
+    github_emulator.create_repo(
+        REPO,
+        {
+            "calc.py": CALC,
+            "tests/__init__.py": "",
+            ".github/tierbot.yml": tier_config(models.url, check=slow_check),
+        },
+    )
+    github_emulator.add_collaborator(REPO, "alice", "write")
+    issue = github_emulator.open_issue(REPO, "Add skeleton tests for calc.py")
+    tierbot.start_worker()
+    github_emulator.label_issue(REPO, issue.number, "tierbot:tests", sender="alice")
+    wait_until(lambda: pulls(github_emulator), timeout=60, what=f"the PR\n{tierbot.logs()}")
+    github_emulator.unlabel_issue(REPO, issue.number, "tierbot:tests", sender="alice")
+
+    def cancelled() -> bool:
+        comments = status_comments(github_emulator, issue.number)
+        return bool(comments) and "cancelled" in comments[0].body
+
+    wait_until(cancelled, timeout=60, what=f"the cancellation\n{tierbot.logs()}")
+    github_emulator.wait_for_ci()
+    github_emulator.wait_for_webhooks()
+    assert not finished(github_emulator, issue.number)  # green CI after cancelling: no label
+    assert "cancelled" in status_comments(github_emulator, issue.number)[0].body

@@ -63,5 +63,26 @@ class OpenPull:
     body: str
 
 
-GitHubAction = UpsertComment | Comment | AddLabels | RemoveLabel | OpenPull
+@dataclass(frozen=True)
+class ReviewLine:
+    """One inline comment of a review: ``line`` of ``path`` on ``side`` ("RIGHT" or "LEFT")."""
+
+    path: str
+    line: int
+    side: str
+    body: str
+
+
+@dataclass(frozen=True)
+class PostReview:
+    """One pull request review at ``commit_id``: a body and inline comments on diff lines."""
+
+    repo: str
+    number: int
+    commit_id: str
+    body: str
+    comments: tuple[ReviewLine, ...] = ()
+
+
+GitHubAction = UpsertComment | Comment | AddLabels | RemoveLabel | OpenPull | PostReview
 Action = Commit | Say | GitHubAction

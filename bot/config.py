@@ -144,6 +144,15 @@ class ReviewSpec:
 
 
 @dataclass(frozen=True)
+class DebugSpec:
+    """How the senior tier diagnoses red CI on a pull request (the ``debug:`` section)."""
+
+    # Push the diagnosis's proposed fix as a commit. Only ever on tierbot's own branches
+    # (``tierbot/*`` in the same repository), and only inside ``paths``; off by default.
+    fix_commit: bool = False
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     ladder: tuple[str, ...]
     tiers: Mapping[str, TierSpec]
@@ -154,6 +163,7 @@ class RepoConfig:
     source: str = DEFAULTS_NAME
     review: ReviewSpec = ReviewSpec()
     hooks: HooksSpec = HooksSpec()
+    debug: DebugSpec = DebugSpec()
 
     def tier(self, name: str) -> TierSpec:
         return self.tiers[name]
@@ -278,7 +288,17 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-TOP_KEYS = ("ladder", "tiers", "task_types", "check", "paths", "budget", "hooks", "review")
+TOP_KEYS = (
+    "ladder",
+    "tiers",
+    "task_types",
+    "check",
+    "paths",
+    "budget",
+    "hooks",
+    "review",
+    "debug",
+)
 TIER_KEYS = (
     "kind",
     "model",
@@ -299,6 +319,7 @@ REVIEW_KEYS = (
     "chunk_tokens",
     "triage",
 )
+DEBUG_KEYS = ("fix_commit",)
 # A review prompt carries instructions and at least one hunk; fewer tokens than this cannot.
 MIN_CHUNK_TOKENS = 1000
 HOOK_KEYS = (
@@ -369,7 +390,13 @@ def validate(data: Any, file: str) -> RepoConfig:
         source=file,
         hooks=_hooks(file, data.get("hooks", {}), tiers, tuple(ladder)),
         review=_review(file, data.get("review", {}), tiers, tuple(ladder)),
+        debug=_debug(file, data.get("debug", {})),
     )
+
+
+def _debug(file: str, raw: Any) -> DebugSpec:
+    r = _Reader(file, "debug", raw, DEBUG_KEYS)
+    return DebugSpec(fix_commit=r.boolean("fix_commit", DebugSpec().fix_commit))
 
 
 def _tier(file: str, name: str, raw: Any) -> TierSpec:

@@ -11,6 +11,7 @@ from bot.actions import (
     Comment,
     Commit,
     OpenPull,
+    PostReview,
     RemoveLabel,
     Say,
     UpsertComment,
@@ -79,4 +80,12 @@ class Executor:
             return gh.remove_label(action.repo, action.number, action.label)
         if isinstance(action, OpenPull):
             return gh.create_pull(action.repo, action.head, action.base, action.title, action.body)
+        if isinstance(action, PostReview):
+            # Imported here: the adapter pulls in PyGithub, which local runs never need.
+            from bot.adapters.github import InlineComment
+
+            comments = [InlineComment(c.path, c.line, c.body, c.side) for c in action.comments]
+            return gh.create_review(
+                action.repo, action.number, action.commit_id, action.body, comments
+            )
         raise TypeError(f"unknown action {action!r}")

@@ -1,4 +1,4 @@
-"""The ``review:`` section of the repository config: defaults, overrides and errors."""
+"""The ``review:`` and ``debug:`` sections of the repository config: defaults, overrides, errors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from bot.config import (
     DEFAULT_REVIEW_SKIP,
     TOP_KEYS,
     ConfigError,
+    DebugSpec,
     RepoConfig,
     ReviewSpec,
     load_config,
@@ -83,5 +84,31 @@ def test_invalid_review_sections_name_file_key_and_allowed(text, key, message):
     with pytest.raises(ConfigError) as info:
         load_config(text, file=".github/tierbot.yml")
     assert info.value.file == ".github/tierbot.yml"
+    assert info.value.key == key
+    assert message in str(info.value)
+
+
+# --- the debug: section ---------------------------------------------------------------------
+
+
+def test_debug_fix_commits_are_off_unless_the_repo_turns_them_on():
+    assert "debug" in TOP_KEYS
+    assert load_config(None).debug == DebugSpec() == DebugSpec(fix_commit=False)
+    assert packaged_defaults()["debug"] == {"fix_commit": False}
+    assert load_config("debug: {fix_commit: true}").debug.fix_commit is True
+    assert load_config("debug: {}").debug.fix_commit is False
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ("debug: {fix_commits: true}", "debug.fix_commits", "allowed: fix_commit"),
+        ("debug: {fix_commit: 1}", "debug.fix_commit", "true or false"),
+        ("debug: [fix_commit]", "debug", "expected a mapping"),
+    ],
+)
+def test_invalid_debug_sections_name_the_key(text, key, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(text)
     assert info.value.key == key
     assert message in str(info.value)

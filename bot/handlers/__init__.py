@@ -6,9 +6,10 @@ from bot.router import Router
 
 
 def build_router() -> Router:
-    from bot.handlers import ci, tasks
+    from bot.handlers import ci, review, tasks
 
     router = Router()
     router.include(tasks.router)
     router.include(ci.router)
+    router.include(review.router)
     return router

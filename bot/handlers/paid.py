@@ -1,0 +1,222 @@
+"""Model calls of comment tasks (review, diagnosis): admitted by the budget, all in the ledger.
+
+A review or a diagnosis is one ledger task; each tier it uses (the triage tier, then the
+senior tier) is one attempt, and each model call is recorded with its tokens and cost, or as
+``refused`` when its worst case would overrun the money left. The cost line at the end of
+the comment is written from the same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.config import RepoConfig, TierSpec
+from bot.core import budget as money
+from bot.core.types import Completion, Message, Outcome, Status, Task, Usage
+from bot.handlers.context import Context
+from bot.ports import CallRecord, ModelError, ModelErrorKind
+
+REFUSED = "refused"
+# After these the next call would fail the same way (or cost another full timeout): stop.
+FATAL_KINDS = frozenset(
+    {
+        ModelErrorKind.AUTH,
+        ModelErrorKind.TIMEOUT,
+        ModelErrorKind.UNAVAILABLE,
+        ModelErrorKind.RATE_LIMITED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class CallFailed:
+    """No usable completion: ``kind`` is a ModelErrorKind value or "refused"."""
+
+    kind: str
+    reason: str
+
+    @property
+    def fatal(self) -> bool:
+        """True when later calls of the same task should not be tried."""
+        return self.kind == REFUSED or self.kind in FATAL_KINDS
+
+
+@dataclass
+class _TierUse:
+    model: str
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    unknown_usage: bool = False
+
+
+@dataclass
+class PaidTask:
+    """One comment task in the ledger; ``call`` admits, makes and records each model call."""
+
+    ctx: Context
+    config: RepoConfig
+    repo: str
+    task_id: int
+    spent_before_today: float
+    spent: float = 0.0  # known cost, plus the worst case of calls whose cost is unknown
+    known_cost: float = 0.0
+    unknown: bool = False
+    senior_cost: float | None = 0.0
+    uses: dict[str, _TierUse] = field(default_factory=dict)
+    attempts: int = 0
+    # The counterfactual "all on senior" per attempt, as the report sums it.
+    senior_by_attempt: dict[int, float | None] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls,
+        ctx: Context,
+        config: RepoConfig,
+        repo: str,
+        task: Task,
+        tier: str,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> PaidTask:
+        day_start = clock().replace(hour=0, minute=0, second=0, microsecond=0)
+        before = ctx.ledger.spent_since(repo, day_start)
+        task_id = ctx.ledger.start_task(repo=repo, task=task, start_tier=tier, ceiling=tier)
+        return cls(ctx, config, repo, task_id, before)
+
+    def attempt(self, tier: TierSpec) -> int:
+        self.attempts += 1
+        attempt_id = self.ctx.ledger.start_attempt(
+            self.task_id, number=self.attempts, tier=tier.name
+        )
+        self.senior_by_attempt[attempt_id] = 0.0
+        return attempt_id
+
+    def remaining(self) -> float:
+        return money.remaining(
+            self.config.budget,
+            money.Spend(self.spent, self.spent_before_today + self.spent),
+        )
+
+    def call(
+        self, attempt_id: int, tier: TierSpec, messages: Sequence[Message]
+    ) -> Completion | CallFailed:
+        model = tier.model or tier.name
+        price = money.price_for(tier, self.ctx.prices)
+        prompt_tokens = sum(money.estimate_tokens(m.content) for m in messages)
+        worst = money.worst_case(price, prompt_tokens, tier.max_tokens)
+        left = self.remaining()
+        if worst is None or worst > left:
+            reason = (
+                f"no price is known for {model}; set tiers.{tier.name}.price"
+                if worst is None
+                else f"this {tier.name} call could cost up to ${worst:.4f}, "
+                f"more than the ${max(left, 0):.4f} left in the budget"
+            )
+            self._record(
+                attempt_id,
+                CallRecord(tier.name, model, prompt_tokens, None, 0.0, 0.0, REFUSED, reason),
+            )
+            return CallFailed(REFUSED, reason)
+        started = time.monotonic()
+        try:
+            completion = self.ctx.models.complete(tier, list(messages))
+        except ModelError as exc:
+            usage = exc.usage or Usage(None, None)
+            cost = money.cost(price, usage) if exc.usage else 0.0
+            self._count(attempt_id, tier, usage, cost, worst if exc.usage else 0.0)
+            self._record(
+                attempt_id,
+                CallRecord(
+                    tier.name,
+                    model,
+                    usage.prompt_tokens,
+                    usage.completion_tokens,
+                    cost,
+                    time.monotonic() - started,
+                    str(exc.kind),
+                    str(exc),
+                ),
+            )
+            return CallFailed(str(exc.kind), str(exc))
+        cost = money.cost(price, completion.usage)
+        self._count(attempt_id, tier, completion.usage, cost, worst)
+        self._record(
+            attempt_id,
+            CallRecord(
+                tier.name,
+                model,
+                completion.usage.prompt_tokens,
+                completion.usage.completion_tokens,
+                cost,
+                completion.latency_s,
+                "ok",
+            ),
+        )
+        return completion
+
+    def _record(self, attempt_id: int, record: CallRecord) -> None:
+        self.ctx.ledger.record_call(self.task_id, attempt_id, record)
+
+    def _count(
+        self, attempt_id: int, tier: TierSpec, usage: Usage, cost: float | None, worst: float
+    ) -> None:
+        use = self.uses.setdefault(tier.name, _TierUse(tier.model or tier.name))
+        use.calls += 1
+        use.prompt_tokens += usage.prompt_tokens or 0
+        use.completion_tokens += usage.completion_tokens or 0
+        if usage.prompt_tokens is None or usage.completion_tokens is None:
+            use.unknown_usage = True
+        if cost is None:
+            # Unknown is never $0: the budget counts the worst case as spent.
+            self.unknown = True
+            self.spent += worst
+        else:
+            self.spent += cost
+            self.known_cost += cost
+        senior_tier = self.config.tier(self.config.ladder[-1])
+        senior = money.cost(money.price_for(senior_tier, self.ctx.prices), usage)
+        self.senior_cost = _add(self.senior_cost, senior)
+        self.senior_by_attempt[attempt_id] = _add(self.senior_by_attempt.get(attempt_id), senior)
+
+    def finish_attempt(self, attempt_id: int, outcome: Outcome, detail: str) -> None:
+        self.ctx.ledger.finish_attempt(
+            attempt_id,
+            outcome=outcome,
+            detail=detail,
+            commit_sha=None,
+            senior_cost_usd=self.senior_by_attempt.get(attempt_id),
+        )
+
+    def finish(self, status: Status, reason: str) -> None:
+        self.ctx.ledger.finish_task(
+            self.task_id,
+            status=status,
+            reason=reason,
+            branch=None,
+            cost_usd=None if self.unknown else self.known_cost,
+            senior_cost_usd=self.senior_cost,
+        )
+
+    def cost_line(self) -> str:
+        """The last line of the comment: what this run cost, by tier."""
+        total = f"${self.known_cost:.4f}" + (" + unknown" if self.unknown else "")
+        if not self.uses:
+            return f"_Cost: {total} (no model call was made)._"
+        parts = []
+        for name, use in self.uses.items():
+            calls = f"{use.calls} call{'s' if use.calls != 1 else ''}"
+            tokens = (
+                "tokens not reported"
+                if use.unknown_usage and not use.prompt_tokens
+                else f"{use.prompt_tokens:,} prompt + {use.completion_tokens:,} completion tokens"
+            )
+            parts.append(f"{name} `{use.model}`: {calls}, {tokens}")
+        return f"_Cost: {total} ({'; '.join(parts)})._"
+
+
+def _add(total: float | None, value: float | None) -> float | None:
+    return None if total is None or value is None else total + value

@@ -33,6 +33,8 @@ import git
 import requests
 from github import Auth, Github, GithubException
 from github.GithubObject import NotSet
+from github.PaginatedList import PaginatedList
+from github.WorkflowJob import WorkflowJob
 
 from bot.adapters.askpass import askpass_env
 from bot.adapters.github_auth import (
@@ -674,6 +676,7 @@ class GitHubForge:
         return self._call("workflow_runs", f"{repo} {branch or head_sha or ''}".strip(), attempt)
 
     def jobs(self, repo: str, run_id: int) -> list[JobInfo]:
+        # Built here rather than by WorkflowRun.jobs(), which first fetches the run for its URL.
         def attempt() -> list[JobInfo]:
             return [
                 JobInfo(
@@ -685,7 +688,13 @@ class GitHubForge:
                     head_sha=job.head_sha,
                     url=job.html_url,
                 )
-                for job in self._repo(repo).get_workflow_run(int(run_id)).jobs()
+                for job in PaginatedList(
+                    WorkflowJob,
+                    self._requester,
+                    f"/repos/{_check_repo(repo)}/actions/runs/{int(run_id)}/jobs",
+                    None,
+                    list_item="jobs",
+                )
             ]
 
         return self._call("jobs", f"{repo} run {run_id}", attempt)
@@ -771,6 +780,12 @@ class GitHubForge:
                     "or revoked); the next attempt requests a new one",
                     output,
                     auth_refused=True,
+                )
+            if "[rejected]" in output or "[remote rejected]" in output:
+                raise GitTransportError(
+                    f"git {operation} {repo}: rejected: the branch on GitHub has commits this "
+                    "one lacks (or a hook refused it); tierbot never force-pushes",
+                    output,
                 )
             transient = _TRANSIENT_GIT.search(output)
             if transient is None:

@@ -483,6 +483,13 @@ def test_upsert_finds_its_bot_comment_without_an_app_id(
     assert forge.calls["app"] == 1
 
 
+def test_an_unusable_key_is_a_config_error_naming_the_app(github_emulator: GitHubEmulator) -> None:
+    app = GitHubApp(5, "-----BEGIN RSA PRIVATE KEY-----\nc2VjcmV0\n-----END RSA PRIVATE KEY-----")
+    with pytest.raises(GitHubConfigError, match="GitHub App 5 cannot sign") as info:
+        app.installation_token(1)
+    assert "c2VjcmV0" not in str(info.value)
+
+
 def test_constructors_do_no_io() -> None:
     app = GitHubApp(1, "not even a key", api_url="http://127.0.0.1:9/api/v3")
     forge = GitHubForge(app, 2)
@@ -516,6 +523,15 @@ def test_find_pull_and_create_pull(forge: GitHubForge, tmp_path: Path) -> None:
     assert forge.find_pull(REPO, "tierbot/issue-7") == created
     assert forge.pull(REPO, created.number) == created
     assert forge.find_pull(REPO, "tierbot/other") is None
+    # A retry pushes another commit to the same branch: a fast-forward, and the PR follows.
+    (root / "mul.py").write_text("def mul(a, b):\n    return b * a\n")
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "again"],
+        cwd=root,
+        check=True,
+    )
+    again = forge.push(root, "tierbot/issue-7")
+    assert again != sha and forge.pull(REPO, created.number).head_sha == again
     with pytest.raises(GitHubError) as info:
         forge.create_pull(REPO, "tierbot/issue-7", "main", "Again", "")
     assert info.value.status == 422 and "already exists" in str(info.value)

@@ -31,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import jwt
 import requests
 from cryptography.hazmat.primitives import serialization
 from github import Auth
@@ -361,6 +362,16 @@ class GitHubApp:
                 self._session.close()
                 self._session = None
 
+    def _jwt(self) -> str:
+        try:
+            return str(self._auth.create_jwt())
+        except (ValueError, TypeError, jwt.PyJWTError):
+            # PyJWT/cryptography say why the key is unusable; their words may quote it.
+            raise GitHubConfigError(
+                f"the private key of GitHub App {self.app_id} cannot sign a JWT "
+                "(it must be the App's unencrypted RSA key in PEM form)"
+            ) from None
+
     def _jwt_request(
         self, operation: str, method: str, path: str, counter: Counter[str] | None = None
     ) -> Any:
@@ -373,7 +384,7 @@ class GitHubApp:
                 method,
                 f"{self.api_url}{path}",
                 headers={
-                    "Authorization": f"Bearer {self._auth.create_jwt()}",
+                    "Authorization": f"Bearer {self._jwt()}",
                     "Accept": "application/vnd.github+json",
                     "X-GitHub-Api-Version": API_VERSION,
                     "User-Agent": USER_AGENT,

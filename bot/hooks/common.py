@@ -14,16 +14,22 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+# Not `typing.TYPE_CHECKING`, and plain classes rather than dataclasses below: typing and
+# dataclasses (which pulls in inspect) would be most of a no-op run's import time.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from bot.config import RepoConfig
 
 EXIT_OK = 0
 EXIT_CHANGED = 1  # files were written, or a staged file could not be read: nothing committed
 EXIT_CONFIG = 2  # the repository config is invalid, or this is not a git work tree
+
+# bot.config's REPO_CONFIG_PATH and DEFAULT_STUB_MARKER, repeated so that a run in a repository
+# without a config file never imports bot.config and YAML (a test keeps them equal).
+CONFIG_PATH = ".github/tierbot.yml"
+DEFAULT_MARKER = "# tierbot: stub"
 
 # Names pytest and the template tier treat as scripts or fixtures, never as modules to test.
 NOT_TESTABLE = frozenset({"conftest.py", "setup.py", "noxfile.py", "__main__.py"})
@@ -68,14 +74,16 @@ def normalize(path: str) -> str:
     return path
 
 
-@dataclass
 class Repo:
     """The work tree a hook runs in; git is asked only for what a run actually needs."""
 
-    root: Path
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    cwd: Path | None = None  # where relative paths on the command line start; None: the root
-    _files: list[str] | None = None
+    def __init__(
+        self, root: Path, *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
+        self.root = root
+        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
+        self.cwd = cwd  # where relative paths on the command line start; None: the root
+        self._files: list[str] | None = None
 
     @classmethod
     def at_cwd(cls) -> Repo:
@@ -137,6 +145,17 @@ def _git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
     return out.stdout
 
 
+def repo_config(repo: Repo) -> RepoConfig | None:
+    """The repository's config when it has a config file, else None (the packaged defaults).
+
+    Deciding that there is nothing to do needs only the marker and the exclude globs, whose
+    defaults are known here; the defaults file is parsed only once a hook writes.
+    """
+    if not (repo.root / CONFIG_PATH).exists():
+        return None
+    return load_config(repo)
+
+
 def load_config(repo: Repo) -> RepoConfig:
     """The repository config merged over the packaged defaults; a bad file is a HookError."""
     from bot.config import ConfigError, load_repo_config
@@ -155,14 +174,16 @@ def excluded(path: str, globs: Sequence[str]) -> bool:
     return any(glob_match(path, pattern) for pattern in globs)
 
 
-@dataclass(frozen=True)
 class Source:
     """A staged Python file that parses; ``tree`` is its module AST."""
 
-    path: str
-    text: str
-    tree: ast.Module
-    newline: str  # "\n" or "\r\n", kept when the file is written back
+    __slots__ = ("newline", "path", "text", "tree")
+
+    def __init__(self, path: str, text: str, tree: ast.Module, newline: str) -> None:
+        self.path = path
+        self.text = text
+        self.tree = tree
+        self.newline = newline  # "\n" or "\r\n", kept when the file is written back
 
 
 def read_sources(repo: Repo, paths: Iterable[str]) -> tuple[list[Source], list[str]]:

@@ -27,11 +27,12 @@ from bot.hooks.common import (
     Repo,
     echo,
     is_python,
-    load_config,
+    repo_config,
     run_guarded,
 )
 
 HOOK = "tierbot"
+HOOK_NAMES = ("tests", "stubs")  # bot.config.HOOK_NAMES: every hook runs unless configured
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,17 +55,18 @@ def run(*, repo: Repo | None = None, out: Echo = echo) -> int:
     files = [f for f in staged_files(repo) if is_python(f)]
     if not files:
         return EXIT_OK
-    config = load_config(repo)
-    if not config.hooks.run:
+    config = repo_config(repo)
+    run_hooks = config.hooks.run if config is not None else HOOK_NAMES
+    if not run_hooks:
         return EXIT_OK
     from bot.hooks import stubs_hook, tests_hook
 
     codes: list[int] = []
     with unstaged_changes_set_aside(repo, out) as restored:
         # Stubs first: the tests hook then sees the filled bodies' final signatures.
-        if "stubs" in config.hooks.run:
+        if "stubs" in run_hooks:
             codes.append(stubs_hook.run(files, repo=repo, config=config, out=out))
-        if "tests" in config.hooks.run:
+        if "tests" in run_hooks:
             codes.append(tests_hook.run(files, repo=repo, config=config, out=out))
     if not restored.clean:
         return EXIT_CHANGED

@@ -14,9 +14,9 @@ import argparse
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from bot.hooks.common import (
+    DEFAULT_MARKER,
     EXIT_CHANGED,
     EXIT_OK,
     Echo,
@@ -29,10 +29,12 @@ from bot.hooks.common import (
     load_config,
     plural,
     read_sources,
+    repo_config,
     run_guarded,
     write_text,
 )
 
+TYPE_CHECKING = False  # see bot.hooks.common
 if TYPE_CHECKING:
     from bot.config import RepoConfig
     from bot.hooks.audit import Item
@@ -67,15 +69,17 @@ def run(
         return EXIT_OK
     repo = repo or Repo.at_cwd()
     paths = list(dict.fromkeys(repo.relative(f) for f in filenames if is_python(f)))
-    config = config or load_config(repo)
-    paths = [p for p in paths if not excluded(p, config.hooks.exclude)]
+    if config is None:
+        config = repo_config(repo)
+    if config is not None:
+        paths = [p for p in paths if not excluded(p, config.hooks.exclude)]
     sources, problems = read_sources(repo, paths)
     if problems:
         for line in problems:
             out(line)
         out(f"{HOOK}: nothing written: fix the {plural(len(problems), 'file')} above first")
         return EXIT_CHANGED
-    marker = config.hooks.marker
+    marker = config.hooks.marker if config is not None else DEFAULT_MARKER
     marked = [s for s in sources if marker in s.text]
     if not marked:
         return EXIT_OK
@@ -85,6 +89,7 @@ def run(
     found = [(s, stub) for s in marked for stub in find_stubs(s.text, s.tree, marker)]
     if not found:
         return EXIT_OK
+    config = config or load_config(repo)
     return _fill(repo, config, found, out, env if env is not None else os.environ, models)
 
 

@@ -14,9 +14,7 @@ import argparse
 import ast
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot.hooks.common import (
     EXIT_CHANGED,
@@ -35,10 +33,12 @@ from bot.hooks.common import (
     read_sources,
     read_texts,
     referenced,
+    repo_config,
     run_guarded,
     write_text,
 )
 
+TYPE_CHECKING = False  # see bot.hooks.common
 if TYPE_CHECKING:
     from bot.config import RepoConfig
     from bot.core.templates import PublicName
@@ -87,8 +87,10 @@ def run(
     paths = [p for p in paths if is_module_to_test(p)]
     if not paths:
         return EXIT_OK
-    config = config or load_config(repo)
-    paths = [p for p in paths if not excluded(p, config.hooks.exclude)]
+    if config is None:
+        config = repo_config(repo)
+    if config is not None:
+        paths = [p for p in paths if not excluded(p, config.hooks.exclude)]
     sources, problems = read_sources(repo, paths)
     if problems:
         for line in problems:
@@ -104,7 +106,8 @@ def run(
     missing = {path: names - mentioned for path, names in wanted.items() if names - mentioned}
     if not missing:
         return EXIT_OK
-    return _write_tests(repo, config, [s for s in sources if s.path in missing], missing, out)
+    sources = [s for s in sources if s.path in missing]
+    return _write_tests(repo, config or load_config(repo), sources, missing, out)
 
 
 def is_module_to_test(path: str) -> bool:
@@ -157,15 +160,15 @@ def _literal_all(tree: ast.Module) -> set[str] | None:
     return names
 
 
-@dataclass
 class _Plan:
     """The new text of one test file, and what went into it."""
 
-    path: str
-    original: str | None  # the file as it is on disk; None: a new file
-    newline: str
-    current: str | None
-    items: list[tuple[Source, list[PublicName]]] = field(default_factory=list)
+    def __init__(self, path: str, original: str | None, newline: str) -> None:
+        self.path = path
+        self.original = original  # the file as it is on disk; None: a new file
+        self.newline = newline
+        self.current = original
+        self.items: list[tuple[Source, list[PublicName]]] = []
 
 
 def _test_path(path: str, import_name: str, files: Sequence[str], layout: str | None) -> str:
@@ -259,7 +262,7 @@ def _write_tests(
                 if problem:
                     problems.append(f"{problem} (tests would be added here)")
                     continue
-            plan = _Plan(target, original, detect_newline(repo.root / target), original)
+            plan = _Plan(target, original, detect_newline(repo.root / target))
             plans[target] = plan
         content = skeleton_tests(import_name, names, plan.current)
         if content is None:

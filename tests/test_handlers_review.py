@@ -1,4 +1,4 @@
-"""PR review end to end: the GitHub emulator, the scripted model server via litellm, a SQL ledger."""
+"""PR review end to end: the GitHub emulator, the scripted model server, a SQL ledger."""
 
 from __future__ import annotations
 

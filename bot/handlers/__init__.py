@@ -6,10 +6,11 @@ from bot.router import Router
 
 
 def build_router() -> Router:
-    from bot.handlers import ci, review, tasks
+    from bot.handlers import ci, debug, review, tasks
 
     router = Router()
     router.include(tasks.router)
     router.include(ci.router)
     router.include(review.router)
+    router.include(debug.router)
     return router

@@ -182,12 +182,14 @@ class PaidTask:
         self.senior_cost = _add(self.senior_cost, senior)
         self.senior_by_attempt[attempt_id] = _add(self.senior_by_attempt.get(attempt_id), senior)
 
-    def finish_attempt(self, attempt_id: int, outcome: Outcome, detail: str) -> None:
+    def finish_attempt(
+        self, attempt_id: int, outcome: Outcome, detail: str, *, commit_sha: str | None = None
+    ) -> None:
         self.ctx.ledger.finish_attempt(
             attempt_id,
             outcome=outcome,
             detail=detail,
-            commit_sha=None,
+            commit_sha=commit_sha,
             senior_cost_usd=self.senior_by_attempt.get(attempt_id),
         )
 

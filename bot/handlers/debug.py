@@ -1,0 +1,357 @@
+"""Diagnose red CI on a pull request with the senior tier; push the fix only where allowed.
+
+Triggers: the debug label (``tierbot:debug``) on a PR, and ``/tierbot debug``
+(``commands.py``), each only from a user with write access. The failing jobs' logs of the
+PR's head commit are scrubbed of secrets as soon as they are read, excerpted within the
+tier's budget and sent once; the diagnosis (likely cause, evidence lines, proposed fix) is one
+comment of the bot's, edited in place by its marker. A one-line fix on a line the PR changed
+is also posted as an inline suggestion (GitHub's "Commit suggestion" button). A fix *commit*
+is pushed only when ``debug.fix_commit`` is on, only to a ``tierbot/*`` branch of the same
+repository whose task is not running, and only inside ``paths``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.actions import Commit, PostReview, ReviewLine, UpsertComment
+from bot.adapters.git import PushingWorkspace
+from bot.adapters.github_auth import GitHubError
+from bot.config import RepoConfig, TierSpec
+from bot.core.context import strip_html_comments
+from bot.core.diagnosis import (
+    DIAGNOSIS_MARKER,
+    Diagnosis,
+    DiagnosisOutputError,
+    Fix,
+    debug_prompt,
+    fix_comment,
+    parse_diagnosis,
+    render_diagnosis,
+)
+from bot.core.edits import check_syntax
+from bot.core.logs import scrub
+from bot.core.paths import check_paths
+from bot.core.review import DiffError, parse_diff
+from bot.core.types import EditSet, FileEdit, Outcome, Status, Task
+from bot.events import TASK_BRANCH, Event, RepoRef
+from bot.executor import Executor
+from bot.handlers.context import Context
+from bot.handlers.paid import REFUSED, CallFailed, PaidTask
+from bot.handlers.pulls import PullForge, comment_tier, labelled_for, pull_forge, scratch_dir
+from bot.handlers.review import without_quote
+from bot.ports import WorkspaceError
+from bot.router import Router
+
+router = Router()
+log = logging.getLogger("tierbot.debug")
+TASK_TYPE = "debug"
+RED = frozenset({"failure", "timed_out", "startup_failure"})
+MAX_DETAIL_CHARS = 600
+
+
+# -- trigger ---------------------------------------------------------------------------------
+
+
+@router.on("pull_request.labeled")
+def debug_on_label(event: Event, ctx: Context) -> None:
+    config = labelled_for(event, ctx, TASK_TYPE)
+    if config is not None and event.repo is not None and event.number is not None:
+        diagnose_pull(ctx, event.repo, event.number, config)
+
+
+# -- the diagnosis ---------------------------------------------------------------------------
+
+
+def diagnose_pull(ctx: Context, repo_ref: RepoRef, number: int, config: RepoConfig) -> None:
+    """Read the failing logs of the PR's head, ask the tier why, and post the diagnosis."""
+    repo = repo_ref.full_name
+    tier = config.tier(comment_tier(config, TASK_TYPE))
+    if ctx.dry_run:
+        ctx.echo(f"would diagnose the red CI of {repo}#{number} with the {tier.name} tier")
+        return
+    gh = pull_forge(ctx)
+    pull = gh.pull(repo, number)
+    jobs, state = failing_jobs(gh, repo, pull.head_sha)
+    if not jobs:
+        say(ctx, repo, number, f"Nothing to diagnose: {state}.")
+        return
+    # Scrubbed on arrival: no later step (prompt, error text, comment, log) sees a raw log.
+    logs = [(scrub(job.name), scrub(gh.job_log(repo, job.id))) for job in jobs]
+    task = PaidTask.start(
+        ctx,
+        config,
+        repo,
+        Task(
+            type=TASK_TYPE,
+            text=f"Diagnose the red CI of {repo}#{number} at {pull.head_sha}",
+            title=f"debug #{number}: {scrub(pull.title)}"[:120],
+            slug=f"pr-{number}-debug",
+        ),
+        tier.name,
+    )
+    ctx.echo(f"diagnosing {len(jobs)} failing job(s) of {repo}#{number} with the {tier.name} tier")
+    try:
+        prompt = debug_prompt(
+            logs,
+            tier.context_tokens - tier.max_tokens,
+            title=pull.title,
+            changed_files=changed_paths(gh, repo, number),
+        )
+    except ValueError as exc:
+        fail(ctx, task, repo, number, "the logs could not be fitted into a prompt", str(exc))
+        return
+    attempt = task.attempt(tier)
+    result = task.call(attempt, tier, prompt.messages)
+    if isinstance(result, CallFailed):
+        refused = result.kind == REFUSED
+        task.finish_attempt(attempt, Outcome.BUDGET if refused else Outcome.MODEL_ERROR, "")
+        headline = (
+            "the budget refused the model call" if refused else f"the {tier.name} tier failed"
+        )
+        fail(
+            ctx,
+            task,
+            repo,
+            number,
+            headline,
+            result.reason,
+            status=Status.BUDGET_STOP if refused else Status.NEEDS_HUMAN,
+        )
+        return
+    try:
+        diagnosis = parse_diagnosis(result.text)
+    except DiagnosisOutputError as exc:
+        task.finish_attempt(attempt, Outcome.INVALID_EDIT, _detail(without_quote(exc)))
+        fail(ctx, task, repo, number, f"the {tier.name} tier failed", without_quote(exc))
+        return
+    committed, note = None, ""
+    if diagnosis.fix is not None and config.debug.fix_commit:
+        committed, note = push_fix(ctx, gh, repo_ref, pull, config, diagnosis, tier)
+    task.finish_attempt(
+        attempt, Outcome.GREEN, _detail(diagnosis.likely_cause), commit_sha=committed
+    )
+    body = render_diagnosis(
+        diagnosis,
+        cost_line=(f"{note}\n\n" if note else "") + task.cost_line(),
+        jobs=prompt.jobs,
+        omitted=prompt.omitted,
+    )
+    ctx.act(UpsertComment(repo, number, DIAGNOSIS_MARKER, body))
+    if committed is None:
+        post_suggestion(ctx, gh, repo, number, pull.head_sha, diagnosis)
+    task.finish(Status.DONE, _detail(diagnosis.likely_cause))
+    log.info("diagnosed %s#%s with the %s tier", repo, number, tier.name)
+
+
+def failing_jobs(gh: PullForge, repo: str, sha: str) -> tuple[list[Any], str]:
+    """The failed jobs of the newest run of each workflow on ``sha``, or why there are none."""
+    latest: dict[str, Any] = {}
+    for run in gh.workflow_runs(repo, head_sha=sha):  # newest first
+        latest.setdefault(run.name or str(run.id), run)
+    short = sha[:7]
+    if not latest:
+        return [], f"no CI run was found for `{short}`"
+    red = [r for r in latest.values() if r.conclusion in RED]
+    jobs = [j for r in red for j in gh.jobs(repo, r.id) if j.conclusion in RED]
+    if jobs:
+        return jobs, ""
+    running = [r for r in latest.values() if r.status != "completed"]
+    if running:
+        return [], f"CI on `{short}` has not finished ({_names(running)} still running)"
+    if red:
+        return [], f"{_names(red)} failed on `{short}` without a failed job to read"
+    return [], f"CI on `{short}` is not red ({_names(latest.values())}: no failure)"
+
+
+def _names(runs: Any) -> str:
+    return ", ".join(f"`{scrub(str(r.name or r.id))}`" for r in runs)
+
+
+def changed_paths(gh: PullForge, repo: str, number: int) -> list[str]:
+    try:
+        return [f.path for f in gh.pull_files(repo, number)]
+    except GitHubError:
+        return []  # context for the model, not essential
+
+
+def post_suggestion(
+    ctx: Context, gh: PullForge, repo: str, number: int, sha: str, diagnosis: Diagnosis
+) -> None:
+    """The fix as an inline suggestion when it replaces a line the PR changed."""
+    fix = diagnosis.fix
+    if fix is None or fix.suggestion is None or fix.path is None or fix.line is None:
+        return
+    try:
+        diff = parse_diff(gh.pull_diff(repo, number))
+    except (GitHubError, DiffError):
+        return  # the suggestion is in the diagnosis comment anyway
+    comment = fix_comment(diagnosis, diff)
+    if comment is None:
+        return
+    line = ReviewLine(comment["path"], comment["line"], comment["side"], comment["body"])
+    body = "tierbot's proposed fix for the red CI, as a suggestion you can commit."
+    try:
+        ctx.act(PostReview(repo, number, sha, body, (line,)))
+    except GitHubError as exc:
+        log.warning("the fix suggestion on %s#%s was refused: %s", repo, number, exc.status)
+
+
+def say(ctx: Context, repo: str, number: int, text: str) -> None:
+    body = f"### tierbot diagnosis\n\n{text}\n\n{DIAGNOSIS_MARKER}\n"
+    ctx.act(UpsertComment(repo, number, DIAGNOSIS_MARKER, body))
+
+
+def fail(
+    ctx: Context,
+    task: PaidTask,
+    repo: str,
+    number: int,
+    headline: str,
+    detail: str,
+    *,
+    status: Status = Status.NEEDS_HUMAN,
+) -> None:
+    """Say on the PR that no diagnosis was posted, and why; nothing of a bad answer is shown."""
+    quoted = f"> {_detail(detail)}\n\n" if detail.strip() else ""
+    say(
+        ctx,
+        repo,
+        number,
+        f"⚠️ **No diagnosis was posted: {headline}.**\n\n{quoted}"
+        f"Ask again with `/tierbot debug`.\n\n{task.cost_line()}",
+    )
+    task.finish(status, f"{headline}: {_detail(detail)}")
+    ctx.echo(f"diagnosis of {repo}#{number} failed: {headline}")
+    log.warning("diagnosis of %s#%s failed: %s", repo, number, headline)
+
+
+def _detail(text: str) -> str:
+    flat = " ".join(strip_html_comments(scrub(text)).split())
+    return flat[:MAX_DETAIL_CHARS] + ("..." if len(flat) > MAX_DETAIL_CHARS else "")
+
+
+# -- the fix commit --------------------------------------------------------------------------
+
+
+def push_fix(
+    ctx: Context,
+    gh: PullForge,
+    repo_ref: RepoRef,
+    pull: Any,
+    config: RepoConfig,
+    diagnosis: Diagnosis,
+    tier: TierSpec,
+) -> tuple[str | None, str]:
+    """Commit and push the proposed fix on the PR's own tierbot branch: (sha, note)."""
+    repo, branch = repo_ref.full_name, pull.head_ref
+    fix = diagnosis.fix
+    assert fix is not None
+    if not branch.startswith("tierbot/"):
+        return None, (
+            f"The fix was not committed: `{scrub(branch)}` is not one of tierbot's branches "
+            "(tierbot pushes only to `tierbot/*`)."
+        )
+    match = TASK_BRANCH.match(branch)
+    item = ctx.store.get(repo, int(match.group(1))) if match else None
+    if item is not None and item.status == Status.RUNNING:
+        return None, (
+            f"The fix was not committed: the task of #{item.issue} is still running on "
+            f"`{branch}`, and its next attempt would race the fix."
+        )
+    dest = scratch_dir(ctx, repo, f"debug-{pull.number}")
+    try:
+        gh.clone(repo, dest)
+        workspace = PushingWorkspace.on_branch(dest, branch, pull.base_ref, gh.push)
+        if workspace.head_sha() != pull.head_sha:
+            return None, (
+                f"The fix was not committed: `{branch}` of {repo} is not at the commit that "
+                "was diagnosed (a fork, or a newer push)."
+            )
+        edits = fix_edits(fix, workspace.read)
+        if isinstance(edits, str):
+            return None, f"The fix was not committed: {edits}."
+        violations = check_paths(edits, config.paths)
+        if violations:
+            reasons = "; ".join(v.reason for v in violations)
+            return None, f"The fix was not committed: {_detail(reasons)}."
+        errors = check_syntax(edits)
+        if errors:
+            return None, f"The fix was not committed: it does not parse ({_detail(errors[0])})."
+        applied = Executor(workspace=workspace, dry_run=ctx.dry_run).apply(
+            Commit(
+                edits,
+                message=(
+                    f"Fix the red CI of #{pull.number}\n\n{_detail(diagnosis.likely_cause)}\n\n"
+                    f"Proposed by the {tier.name} tier of tierbot."
+                ),
+                trailers={"Tierbot-Tier": tier.name, "Tierbot-Task": f"pr-{pull.number}-debug"},
+            )
+        )
+    except WorkspaceError as exc:
+        return None, f"The fix was not committed: {_detail(str(exc))}."
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+    sha = applied.commit_sha
+    if sha is None:
+        return None, "The fix would be committed (dry run)."
+    return sha, f"Pushed the fix to `{branch}` as `{sha[:7]}`; CI runs on it."
+
+
+def fix_edits(fix: Fix, read: Callable[[str], str | None]) -> EditSet | str:
+    """The fix as whole-file edits, or why it cannot be applied."""
+    if fix.path is not None and fix.line is not None and fix.suggestion is not None:
+        text = read(fix.path)
+        if text is None:
+            return f"`{_detail(fix.path)}` is not a text file of the branch"
+        lines = text.splitlines(keepends=True)
+        if fix.line > len(lines):
+            return f"`{_detail(fix.path)}` has no line {fix.line}"
+        old = lines[fix.line - 1]
+        ending = old[len(old.rstrip("\r\n")) :] or "\n"
+        new = [line + ending for line in fix.suggestion.split("\n")]
+        lines[fix.line - 1 : fix.line] = new
+        return EditSet((FileEdit(fix.path, "".join(lines)),))
+    if fix.diff is not None:
+        return _diff_edits(fix.diff, read)
+    return "the fix is described in prose, not as a change"
+
+
+def _diff_edits(diff: str, read: Callable[[str], str | None]) -> EditSet | str:
+    """Apply the model's unified diff in a scratch copy of the touched files, via ``git apply``."""
+    try:
+        paths = [f.path for f in parse_diff(diff).files]
+    except DiffError:
+        return "the proposed diff is not a unified diff"
+    if not paths:
+        return "the proposed diff changes nothing"
+    with tempfile.TemporaryDirectory(prefix="tierbot-fix-") as tmp:
+        scratch = Path(tmp)
+        subprocess.run(["git", "init", "-q", str(scratch)], check=True, capture_output=True)
+        for path in paths:
+            text = read(path)
+            if text is not None and ".." not in Path(path).parts:
+                target = scratch / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, "utf-8", newline="")
+        patch = scratch / ".tierbot-fix.diff"
+        patch.write_text(diff if diff.endswith("\n") else diff + "\n", "utf-8")
+        done = subprocess.run(
+            ["git", "-C", str(scratch), "apply", "--recount", "--whitespace=nowarn", patch.name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            return f"the proposed diff does not apply ({_detail(done.stderr)})"
+        edits = []
+        for path in paths:
+            target = scratch / path
+            edits.append(FileEdit(path, target.read_text("utf-8") if target.exists() else None))
+    return EditSet(tuple(edits))

@@ -6,11 +6,12 @@ from bot.router import Router
 
 
 def build_router() -> Router:
-    from bot.handlers import ci, debug, review, tasks
+    from bot.handlers import ci, commands, debug, review, tasks
 
     router = Router()
     router.include(tasks.router)
     router.include(ci.router)
     router.include(review.router)
     router.include(debug.router)
+    router.include(commands.router)
     return router

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.actions import AddLabels, OpenPull, UpsertComment
+from bot.actions import AddLabels, OpenPull, RemoveLabel, UpsertComment
 from bot.adapters.git import PushingWorkspace
 from bot.adapters.github_tasks import IssueTask, Refusal
 from bot.config import ConfigError, RepoConfig
@@ -103,8 +103,13 @@ def cancel_task(event: Event, ctx: Context) -> None:
         "unlabeled": f"the label {item.label} was removed",
         "closed": "the issue or pull request was closed",
     }[event.action or "closed"]
+    cancel_item(ctx, item, reason)
+
+
+def cancel_item(ctx: Context, item: IssueTask, reason: str) -> None:
+    """End a running task as cancelled: in the ledger, the store and the status comment."""
     if ctx.dry_run:
-        ctx.echo(f"would cancel the task of {item.repo}#{issue}: {reason}")
+        ctx.echo(f"would cancel the task of {item.repo}#{item.issue}: {reason}")
         return
     item.status, item.state = Status.CANCELLED, None
     if item.task_id is not None:
@@ -118,6 +123,45 @@ def cancel_task(event: Event, ctx: Context) -> None:
         )
     ctx.store.save(item)
     publish_status(ctx, item, "", f"Cancelled: {reason}.", None)
+
+
+def restart_task(
+    ctx: Context,
+    repo_ref: RepoRef,
+    config: RepoConfig,
+    item: IssueTask,
+    *,
+    start: str,
+    text: str,
+    title: str,
+    why: str,
+) -> None:
+    """Run the issue's task again from ``start`` up to its configured ceiling, on its branch
+    and PR (``/tierbot retry`` and ``/tierbot escalate``). Only the start tier moves: the
+    ceiling, budgets and paths stay what the config says."""
+    task_type = type_for_label(config, item.label)
+    if task_type is None:
+        raise ValueError(f"{item.label} is no longer a task label in {config.source}")
+    spec = config.task_type(task_type)
+    ladder = config.ladder
+    if ladder.index(start) > ladder.index(spec.ceiling):
+        raise ValueError(f"{start} is above the ceiling {spec.ceiling} of {task_type} tasks")
+    if ctx.dry_run:
+        ctx.echo(f"would restart the task of {item.repo}#{item.issue} at {start}: {why}")
+        return
+    restarted = replace(
+        config, task_types={**config.task_types, task_type: replace(spec, start=start)}
+    )
+    task = replace(
+        make_task(f"{title}\n\n{text}", task_type, title=title), slug=f"issue-{item.issue}"
+    )
+    item.status, item.state = Status.RUNNING, None
+    ctx.store.save(item)
+    for number in [item.issue] + ([item.pr_number] if item.pr_number else []):
+        for label in sorted(STATUS_LABELS):
+            ctx.act(RemoveLabel(item.repo, number, label))
+    publish_status(ctx, item, task_type, why, None)
+    drive(ctx, repo_ref, restarted, item, lambda engine, ws, ex: engine.run(task, ws, ex))
 
 
 def drive(ctx: Context, repo_ref: RepoRef, config: RepoConfig, item: IssueTask, step: Step) -> None:

@@ -12,6 +12,11 @@ writes: GitHub's advice against secondary rate limits, and the production defaul
 it, so the cost of pacing is visible apart from the adapter's own. Target: <= 10 API calls per
 task.
 
+Most of the git-side difference is the askpass handshake: git sends credentials only after a
+401, so each push makes one more round trip and runs the helper twice (about 60 ms here). A
+header sent up front would save that, but libcurl forwards custom headers across a redirect
+to another host, while askpass credentials stay with the host that asked for them.
+
 Usage: python bench/github_push.py [ROUNDS]
 """
 

@@ -45,8 +45,9 @@ from bot.adapters.github_auth import (
     GitHubConfigError,
     GitHubError,
     GitHubRateLimited,
+    HttpFailure,
     RetryPolicy,
-    _HttpFailure,
+    classify_requests_error,
     describe_body,
     retry_delay,
     run_with_retries,
@@ -213,23 +214,11 @@ def _check_repo(full_name: str) -> str:
     return full_name
 
 
-# The request may never have reached GitHub, or its answer was cut short: worth another try.
-_NETWORK_ERRORS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
-
-
 def _classify(exc: BaseException) -> Failure | None:
-    if isinstance(exc, _HttpFailure):
-        return exc.failure
     if isinstance(exc, GithubException):
         headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
         return Failure(exc.status, headers, describe_body(exc.data))
-    if isinstance(exc, _NETWORK_ERRORS):
-        return Failure(None, {}, f"{type(exc).__name__} talking to GitHub")
-    return None
+    return classify_requests_error(exc)
 
 
 class _InstallationAuth(Auth.Auth):
@@ -593,7 +582,7 @@ class GitHubForge:
                 "GET", f"/repos/{_check_repo(repo)}/pulls/{int(number)}", accept=_DIFF
             )
             if status >= 300:
-                raise _HttpFailure(Failure(status, headers, _describe_text(output)))
+                raise HttpFailure(Failure(status, headers, _describe_text(output)))
             return output
 
         return self._call("pull_diff", f"{repo}#{number}", attempt)
@@ -711,10 +700,10 @@ class GitHubForge:
                 return output
             location = str(headers.get("location") or "")
             if status not in (301, 302, 307) or not location:
-                raise _HttpFailure(Failure(status, headers, _describe_text(output)))
+                raise HttpFailure(Failure(status, headers, _describe_text(output)))
             response = self._downloads().get(location, timeout=60, allow_redirects=True)
             if response.status_code >= 300:
-                raise _HttpFailure(Failure.from_response(response))
+                raise HttpFailure(Failure.from_response(response))
             response.encoding = response.encoding or "utf-8"
             return response.text
 

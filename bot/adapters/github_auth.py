@@ -258,21 +258,29 @@ def run_with_retries(
         sleep(delay)
 
 
-def classify_requests_error(exc: BaseException) -> Failure | None:
-    if isinstance(exc, _HttpFailure):
-        return exc.failure
-    if isinstance(
-        exc,
-        requests.ConnectionError | requests.Timeout | requests.exceptions.ChunkedEncodingError,
-    ):
-        return Failure(None, {}, type(exc).__name__)
-    return None
+class HttpFailure(Exception):
+    """Raised inside an attempt for a non-2xx answer the caller read itself."""
 
-
-class _HttpFailure(Exception):
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.status)
         self.failure = failure
+
+
+# The request may never have reached GitHub, or its answer was cut short: worth another try.
+NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+def classify_requests_error(exc: BaseException) -> Failure | None:
+    """The ``Failure`` in an ``HttpFailure`` or a network error; None for anything else."""
+    if isinstance(exc, HttpFailure):
+        return exc.failure
+    if isinstance(exc, NETWORK_ERRORS):
+        return Failure(None, {}, f"{type(exc).__name__} talking to GitHub")
+    return None
 
 
 @dataclass(frozen=True)
@@ -393,7 +401,7 @@ class GitHubApp:
                 allow_redirects=False,
             )
             if response.status_code >= 300:
-                raise _HttpFailure(Failure.from_response(response))
+                raise HttpFailure(Failure.from_response(response))
             return response.json()
 
         try:

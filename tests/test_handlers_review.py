@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from bot.adapters.github_auth import GitHubError
 from bot.core.budget import estimate_tokens
 from bot.core.review import decode_marker
 from bot.core.types import Status
@@ -371,3 +372,18 @@ def test_a_dry_run_writes_nothing(bench: Bench):
 
     assert bench.models.requests == [] and bench.bot_comments(number) == []
     assert any("would review" in line for line in lines)
+
+
+def test_a_github_failure_mid_review_leaves_no_task_running_in_the_ledger(bench: Bench):
+    number = setup_pull(bench)
+    bench.models.script(SENIOR, [reply("[]")])
+    bench.emulator.faults.add(
+        "POST", f"/repos/{REPO}/issues/{number}/comments", server_error(422, "Validation Failed")
+    )
+
+    with pytest.raises(GitHubError):
+        review_on_label(bench.label(number, "tierbot:review"), bench.ctx)
+
+    task, _, _ = ledger_task(bench)
+    assert task.status == Status.NEEDS_HUMAN
+    assert task.reason.startswith("interrupted: GitHubError: upsert_comment")

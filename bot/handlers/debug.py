@@ -97,6 +97,23 @@ def diagnose_pull(ctx: Context, repo_ref: RepoRef, number: int, config: RepoConf
         tier.name,
     )
     ctx.echo(f"diagnosing {len(jobs)} failing job(s) of {repo}#{number} with the {tier.name} tier")
+    with task:
+        _diagnose(ctx, gh, task, repo_ref, number, config, tier, pull, logs)
+
+
+def _diagnose(
+    ctx: Context,
+    gh: PullForge,
+    task: PaidTask,
+    repo_ref: RepoRef,
+    number: int,
+    config: RepoConfig,
+    tier: TierSpec,
+    pull: Any,
+    logs: list[tuple[str, str]],
+) -> None:
+    """Fit the logs into a prompt, ask the tier, post the diagnosis and, if allowed, the fix."""
+    repo = repo_ref.full_name
     try:
         prompt = debug_prompt(
             logs,

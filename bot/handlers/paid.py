@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import TracebackType
 
 from bot.config import RepoConfig, TierSpec
 from bot.core import budget as money
+from bot.core.logs import scrub
 from bot.core.types import Completion, Message, Outcome, Status, Task, Usage
 from bot.handlers.context import Context
 from bot.ports import CallRecord, ModelError, ModelErrorKind
@@ -70,6 +72,22 @@ class PaidTask:
     attempts: int = 0
     # The counterfactual "all on senior" per attempt, as the report sums it.
     senior_by_attempt: dict[int, float | None] = field(default_factory=dict)
+    finished: bool = False
+
+    def __enter__(self) -> PaidTask:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # A crash (GitHub down, a bug) must not leave the task "running" in the ledger; the
+        # worker retries the job, which starts a new task.
+        if exc is not None and not self.finished:
+            reason = " ".join(scrub(f"{type(exc).__name__}: {exc}").split())[:300]
+            self.finish(Status.NEEDS_HUMAN, f"interrupted: {reason}")
 
     @classmethod
     def start(
@@ -194,6 +212,7 @@ class PaidTask:
         )
 
     def finish(self, status: Status, reason: str) -> None:
+        self.finished = True
         self.ctx.ledger.finish_task(
             self.task_id,
             status=status,

@@ -144,6 +144,22 @@ def review_pull(ctx: Context, repo_ref: RepoRef, number: int, config: RepoConfig
         tier.name,
     )
     ctx.echo(f"reviewing {repo}#{number} at {pull.head_sha[:12]} with the {tier.name} tier")
+    with task:
+        _review(ctx, gh, task, repo, number, config, tier, pull, previous)
+
+
+def _review(
+    ctx: Context,
+    gh: PullForge,
+    task: PaidTask,
+    repo: str,
+    number: int,
+    config: RepoConfig,
+    tier: TierSpec,
+    pull: Any,
+    previous: frozenset[str],
+) -> None:
+    """Read the diff, plan the chunks, ask the tier, post the review and the summary."""
     try:
         budget = chunk_budget(tier, config.review)
         source = fetch_diff(ctx, gh, repo, number, pull)

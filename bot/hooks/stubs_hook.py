@@ -171,7 +171,7 @@ def _fill(
                         title=f"stub body for {fill.stub.qualname} ({path})",
                         detail=f"tierbot-stubs: body of {fill.stub.qualname} in "
                         f"{path}:{fill.stub.def_line} ({fill.note})",
-                        read_chars=len(fill.stub.header),
+                        read_chars=len(source.text),
                         wrote_chars=len("\n".join(fill.body)),
                     )
                 )

@@ -271,3 +271,19 @@ def test_escalate_stops_at_the_ceiling(bench: Bench):
         f"The task of #{issue} already ran at junior, the ceiling of stub tasks "
         "(`task_types.stub.ceiling`); `/tierbot retry` runs it there again."
     ]
+
+
+@pytest.mark.parametrize("body", ["/tierbot retry", "/tierbot stop", "/tierbot review"])
+def test_a_dry_run_writes_nothing(bench: Bench, body):
+    make(bench)
+    issue = bench.emulator.open_issue(REPO, "Add mul", "Add mul to calc.py").number
+    finished_task(bench, issue, ["intern"], Status.RUNNING)
+    bench.ctx.dry_run = True
+    lines: list[str] = []
+    bench.ctx.echo = lines.append
+
+    run_command(bench.say(issue, body), bench.ctx)
+
+    assert bench.bot_comments(issue) == [] and bench.models.requests == []
+    assert bench.store.get(REPO, issue).status == Status.RUNNING
+    assert lines and lines[-1].startswith("would ")

@@ -80,6 +80,10 @@ def run_command(event: Event, ctx: Context) -> None:
         unknown = f"`/tierbot {command.name}` is not a command. " if command.name else ""
         reply(ctx, repo, number, unknown + HELP)
         return
+    if ctx.dry_run and command.name in ("retry", "escalate", "stop"):
+        # These read the issue and the ledger before acting; a dry run states the intent.
+        ctx.echo(f"would run /tierbot {command.name} for {repo}#{number}")
+        return
     if command.args:
         reply(
             ctx,

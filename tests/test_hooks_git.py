@@ -219,3 +219,41 @@ def test_config_can_turn_a_hook_off(shop: Path):
     result = commit(shop)
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (shop / "tests").exists()
+
+
+def test_the_uninstalled_script_finds_python_through_tierbot_python(tmp_path: Path):
+    root = make_repo(tmp_path / "copied", {"README.md": "x\n"})
+    hook = root / ".git" / "hooks" / "pre-commit"
+    hook.write_text((ROOT / "hooks" / "pre-commit").read_text())
+    hook.chmod(0o755)
+    write(root, {"calc.py": "def add(a, b):\n    return a + b\n"})
+    git(root, "add", "calc.py")
+    env = {**os.environ, "TIERBOT_PYTHON": sys.executable}
+    result = subprocess.run(
+        ["git", *IDENTITY, "commit", "-m", "x"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "tierbot-tests: wrote tests/test_calc.py" in result.stdout + result.stderr
+
+    # No TIERBOT_PYTHON, no INSTALL_PYTHON, and a python3 on PATH without tierbot.
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    (shims / "python3").write_text("#!/bin/sh\nexit 1\n")
+    (shims / "python3").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "TIERBOT_PYTHON"}
+    env["PATH"] = f"{shims}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run(
+        ["git", *IDENTITY, "commit", "-m", "x"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "tierbot: cannot find tierbot's Python; set TIERBOT_PYTHON" in result.stderr

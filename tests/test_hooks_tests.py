@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -266,3 +267,42 @@ def test_generated_code_follows_the_repos_ruff_config_and_other_code_is_left_alo
     text = (shop / "tests" / "test_cart.py").read_text()
     assert 'assert os.sep != "x"' in text  # not the tierbot's to reformat
     assert "@pytest.mark.skip(reason='behaviour of total() not specified yet')" in text
+
+
+def test_black_formats_only_the_appended_lines(shop: Path, tmp_path: Path, monkeypatch):
+    # A stand-in black on PATH that records how it was called.
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    calls = tmp_path / "black-calls.txt"
+    (shims / "black").write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\n')
+    (shims / "black").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}:{os.environ['PATH']}")
+    existing = "import os\n\n\ndef test_env():\n    assert os.sep\n"
+    write(
+        shop,
+        {"pyproject.toml": "[tool.black]\nline-length = 100\n", "tests/test_cart.py": existing},
+    )
+    assert run_hook(shop, ["shop/cart.py"])[0] == 1
+    tests_call, conftest_call = calls.read_text().splitlines()
+    assert conftest_call == "--quiet conftest.py"  # a new file: formatted whole
+    call = tests_call
+    assert call.startswith("--quiet --line-ranges=")
+    assert call.endswith(" tests/test_cart.py")
+    ranges = [a.split("=", 1)[1] for a in call.split() if a.startswith("--line-ranges=")]
+    first_existing_line = 1  # "import os" stays line 1: no range may start there
+    assert all(int(r.split("-")[0]) > first_existing_line for r in ranges)
+
+
+def test_format_none_leaves_generated_code_as_written(shop: Path):
+    write(
+        shop,
+        {
+            "pyproject.toml": "[tool.ruff.format]\nquote-style = 'single'\n",
+            ".github/tierbot.yml": "hooks: {format: none}\n",
+        },
+    )
+    run_hook(shop, ["shop/cart.py"])
+    assert (
+        'reason="behaviour of total() not specified yet"'
+        in (shop / "tests" / "test_cart.py").read_text()
+    )

@@ -10,6 +10,7 @@ import pytest
 from bot.core.diagnosis import DIAGNOSIS_MARKER, Fix
 from bot.core.types import Status
 from bot.handlers.debug import debug_on_label, diagnose_pull, fix_edits
+from tests.support.github_emulator import server_error
 from tests.support.handlers import REPO, SENIOR, Bench, repo_config
 from tests.support.model_server import garbage, reply
 
@@ -284,3 +285,16 @@ def test_fix_edits(fix, expected):
         assert expected in edits
     else:
         assert edits.edits[0].content == expected
+
+
+def test_expired_logs_are_said_not_guessed_at(bench: Bench):
+    number = red_pull(bench)
+    bench.emulator.faults.add(
+        "GET", f"/repos/{REPO}/actions/jobs/*/logs", server_error(410, "Gone"), times=None
+    )
+
+    debug_on_label(bench.label(number, "tierbot:debug"), bench.ctx)
+
+    assert bench.models.requests == []
+    (comment,) = diagnosis_comments(bench, number)
+    assert "The logs of `check` could not be read" in comment

@@ -16,7 +16,7 @@ import logging
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +82,10 @@ def diagnose_pull(ctx: Context, repo_ref: RepoRef, number: int, config: RepoConf
     if not jobs:
         say(ctx, repo, number, f"Nothing to diagnose: {state}.")
         return
-    # Scrubbed on arrival: no later step (prompt, error text, comment, log) sees a raw log.
-    logs = [(scrub(job.name), scrub(gh.job_log(repo, job.id))) for job in jobs]
+    logs = read_logs(gh, repo, jobs)
+    if not logs:
+        say(ctx, repo, number, f"The logs of {_names(jobs)} could not be read (expired?).")
+        return
     task = PaidTask.start(
         ctx,
         config,
@@ -185,6 +187,20 @@ def failing_jobs(gh: PullForge, repo: str, sha: str) -> tuple[list[Any], str]:
     if red:
         return [], f"{_names(red)} failed on `{short}` without a failed job to read"
     return [], f"CI on `{short}` is not red ({_names(latest.values())}: no failure)"
+
+
+def read_logs(gh: PullForge, repo: str, jobs: Sequence[Any]) -> list[tuple[str, str]]:
+    """(name, log) of each job whose log can still be read (GitHub keeps them for a while).
+
+    Scrubbed on arrival: no later step (prompt, error text, comment, log line) sees a raw log.
+    """
+    logs = []
+    for job in jobs:
+        try:
+            logs.append((scrub(job.name), scrub(gh.job_log(repo, job.id))))
+        except GitHubError as exc:
+            log.warning("the log of job %s of %s is unreadable: %s", job.id, repo, exc.status)
+    return logs
 
 
 def _names(runs: Any) -> str:

@@ -108,6 +108,15 @@ def test_template_tier_pr_goes_green_for_free(github_emulator, tierbot, models):
     [comment] = status_comments(github_emulator, issue.number)
     assert "done" in comment.body and "$0.0000" in comment.body
     assert models.requests == []
+    # No installation token the worker was given leaks into its logs or the ledger.
+    tokens = list(github_emulator._need()[0].tokens)
+    assert tokens
+    ledger_bytes = (tierbot.workdir / "tierbot.sqlite3").read_bytes()
+    for wal in tierbot.workdir.glob("tierbot.sqlite3-*"):
+        ledger_bytes += wal.read_bytes()
+    logs = tierbot.logs()
+    for token in tokens:
+        assert token not in logs and token.encode() not in ledger_bytes
 
 
 def test_red_intern_retries_with_the_log_then_junior_goes_green(github_emulator, tierbot, models):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -14,9 +13,8 @@ import pytest
 from bot.adapters.ledger import SqlLedger
 from bot.core.types import CheckResult, Outcome, Status, Task
 from bot.ports import CallRecord, Ledger
-from tests.support.services import require_service
+from tests.support.databases import database_url
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -32,33 +30,9 @@ class Clock:
         return self.now
 
 
-def _postgres_schema_url() -> Iterator[str]:
-    try:
-        import psycopg
-    except ImportError:
-        require_service("PostgreSQL", False, "psycopg is not installed (pip install psycopg)")
-        raise AssertionError("unreachable") from None
-    schema = f"tierbot_test_{uuid.uuid4().hex[:12]}"
-    conninfo = "host=127.0.0.1 port=5432 dbname=test user=postgres"
-    try:
-        admin = psycopg.connect(conninfo, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        require_service("PostgreSQL", False, f"cannot connect to 127.0.0.1:5432: {exc}")
-        raise AssertionError("unreachable") from None
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-    else:
-        yield from _postgres_schema_url()
+    yield from database_url(request.param, tmp_path)
 
 
 @pytest.fixture

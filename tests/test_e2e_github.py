@@ -6,6 +6,7 @@ workers clone and push over git smart HTTP, CI runs in the emulator and reports 
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -304,3 +305,44 @@ def test_removing_the_label_cancels_the_task(github_emulator, tierbot, models):
     github_emulator.wait_for_webhooks()
     assert not finished(github_emulator, issue.number)  # green CI after cancelling: no label
     assert "cancelled" in status_comments(github_emulator, issue.number)[0].body
+
+
+def test_ceiling_on_red_ci_needs_a_human_and_gets_a_senior_diagnosis(
+    github_emulator, tierbot, models
+):
+    wrong = [reply(WRONG), reply(WRONG2)]
+    models.script("intern-model", wrong)
+    models.script(
+        "junior-model",
+        [reply(WRONG2.replace("a - b", "a ** b")), reply(WRONG2.replace("a - b", "a // b"))],
+    )
+    diagnosis = {
+        "likely_cause": "mul adds instead of multiplying.",
+        "evidence": ["E       assert 5 == 6"],
+        "fix": None,
+    }
+    models.script("senior-model", [reply("```json\n" + json.dumps(diagnosis) + "\n```")])
+    make_repo(github_emulator, models.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
+    issue = github_emulator.open_issue(REPO, "Add mul(a, b) to calc.py")
+    tierbot.start_worker()
+    github_emulator.label_issue(REPO, issue.number, "tierbot:boilerplate", sender="alice")
+
+    wait_until(
+        lambda: finished(github_emulator, issue.number),
+        timeout=180,
+        what=f"the task to finish\n{tierbot.logs()}",
+    )
+    assert "tierbot:needs-human" in labels(github_emulator, issue.number)
+    [pr] = pulls(github_emulator)
+
+    def diagnosed() -> list:
+        return [
+            c
+            for c in github_emulator.repo(REPO).issues[pr.number].comments
+            if "mul adds instead of multiplying" in c.body
+        ]
+
+    wait_until(diagnosed, timeout=30, what=f"the diagnosis comment\n{tierbot.logs()}")
+    assert "assert 5 == 6" in diagnosed()[0].body
+    senior_prompt = models.requests_for("senior-model")[0].messages[-1]["content"]
+    assert "assert" in senior_prompt

@@ -174,7 +174,7 @@ def drive(ctx: Context, repo_ref: RepoRef, config: RepoConfig, item: IssueTask, 
     engine = make_engine(ctx, config, repo)
     executor = Executor(forge=engine.forge, workspace=workspace, dry_run=False)
     result = step(engine, workspace, executor)
-    conclude(ctx, repo_ref, item, result)
+    conclude(ctx, repo_ref, item, result, diagnose_with=config)
 
 
 def make_engine(ctx: Context, config: RepoConfig, repo: str) -> Engine:
@@ -189,7 +189,19 @@ def make_engine(ctx: Context, config: RepoConfig, repo: str) -> Engine:
     )
 
 
-def conclude(ctx: Context, repo_ref: RepoRef, item: IssueTask, result: RunResult) -> None:
+def conclude(
+    ctx: Context,
+    repo_ref: RepoRef,
+    item: IssueTask,
+    result: RunResult,
+    *,
+    diagnose_with: RepoConfig | None = None,
+) -> None:
+    """Open the PR if needed, store the state, edit the status comment, label the outcome.
+
+    With ``diagnose_with``, a task that climbed to its ceiling on red CI also gets a senior
+    diagnosis of the failing logs on its PR.
+    """
     repo = repo_ref.full_name
     if result.branch and item.pr_number is None:
         found = ctx.github.find_pull(repo, item.branch)
@@ -221,6 +233,14 @@ def conclude(ctx: Context, repo_ref: RepoRef, item: IssueTask, result: RunResult
     elif result.status is Status.NEEDS_HUMAN:
         for number in numbers:
             ctx.act(AddLabels(repo, number, (NEEDS_HUMAN_LABEL,)))
+        red_ci = bool(result.attempts) and result.attempts[-1].outcome == "check-failed"
+        if diagnose_with is not None and red_ci and item.pr_number is not None:
+            from bot.handlers.debug import diagnose_pull
+
+            try:
+                diagnose_pull(ctx, repo_ref, item.pr_number, diagnose_with)
+            except Exception as exc:  # the task's outcome is stored; a lost diagnosis is not
+                ctx.echo(f"diagnosis of {repo}#{item.pr_number} failed: {exc}")
 
 
 def headline(result: RunResult, item: IssueTask) -> str:

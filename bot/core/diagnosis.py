@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.answers import extract_json
 from bot.core.budget import CHARS_PER_TOKEN_WORST, estimate_tokens
 from bot.core.context import fence, strip_html_comments, untrusted
+from bot.core.diff import Diff, Side
 from bot.core.logs import excerpt, scrub
 from bot.core.prompts import render
-from bot.core.review import COST_PLACEHOLDER, Diff, ReviewComment, Side, extract_json
+from bot.core.review import COST_PLACEHOLDER, ReviewComment
 from bot.core.types import Message
 
 PROMPT = "debug.md.j2"

@@ -24,7 +24,7 @@ from bot.actions import Commit, PostReview, ReviewLine, UpsertComment
 from bot.adapters.git import PushingWorkspace
 from bot.adapters.github_auth import GitHubError
 from bot.config import RepoConfig, TierSpec
-from bot.core.context import strip_html_comments
+from bot.core.answers import without_quote
 from bot.core.diagnosis import (
     DIAGNOSIS_MARKER,
     Diagnosis,
@@ -35,17 +35,23 @@ from bot.core.diagnosis import (
     parse_diagnosis,
     render_diagnosis,
 )
+from bot.core.diff import DiffError, parse_diff
 from bot.core.edits import check_syntax
 from bot.core.logs import scrub
 from bot.core.paths import check_paths
-from bot.core.review import DiffError, parse_diff
-from bot.core.types import EditSet, FileEdit, Outcome, Status, Task
+from bot.core.types import EditSet, FileEdit, Outcome, Status
 from bot.events import TASK_BRANCH, Event, RepoRef
 from bot.executor import Executor
 from bot.handlers.context import Context
-from bot.handlers.paid import REFUSED, CallFailed, PaidTask
-from bot.handlers.pulls import PullForge, comment_tier, labelled_for, pull_forge, scratch_dir
-from bot.handlers.review import without_quote
+from bot.handlers.paid import CallFailed, PaidTask, no_answer, pull_task
+from bot.handlers.pulls import (
+    PullForge,
+    comment_detail,
+    comment_tier,
+    labelled_for,
+    pull_forge,
+    scratch_dir,
+)
 from bot.ports import WorkspaceError
 from bot.router import Router
 
@@ -53,7 +59,6 @@ router = Router()
 log = logging.getLogger("tierbot.debug")
 TASK_TYPE = "debug"
 RED = frozenset({"failure", "timed_out", "startup_failure"})
-MAX_DETAIL_CHARS = 600
 
 
 # -- trigger ---------------------------------------------------------------------------------
@@ -86,18 +91,9 @@ def diagnose_pull(ctx: Context, repo_ref: RepoRef, number: int, config: RepoConf
     if not logs:
         say(ctx, repo, number, f"The logs of {_names(jobs)} could not be read (expired?).")
         return
-    task = PaidTask.start(
-        ctx,
-        config,
-        repo,
-        Task(
-            type=TASK_TYPE,
-            text=f"Diagnose the red CI of {repo}#{number} at {pull.head_sha}",
-            title=f"debug #{number}: {scrub(pull.title)}"[:120],
-            slug=f"pr-{number}-debug",
-        ),
-        tier.name,
-    )
+    text = f"Diagnose the red CI of {repo}#{number} at {pull.head_sha}"
+    job = pull_task(TASK_TYPE, number, text=text, title=scrub(pull.title))
+    task = PaidTask.start(ctx, config, repo, job, tier.name)
     ctx.echo(f"diagnosing {len(jobs)} failing job(s) of {repo}#{number} with the {tier.name} tier")
     with task:
         _diagnose(ctx, gh, task, repo_ref, number, config, tier, pull, logs)
@@ -129,32 +125,21 @@ def _diagnose(
     attempt = task.attempt(tier)
     result = task.call(attempt, tier, prompt.messages)
     if isinstance(result, CallFailed):
-        refused = result.kind == REFUSED
-        task.finish_attempt(attempt, Outcome.BUDGET if refused else Outcome.MODEL_ERROR, "")
-        headline = (
-            "the budget refused the model call" if refused else f"the {tier.name} tier failed"
-        )
-        fail(
-            ctx,
-            task,
-            repo,
-            number,
-            headline,
-            result.reason,
-            status=Status.BUDGET_STOP if refused else Status.NEEDS_HUMAN,
-        )
+        task.finish_attempt(attempt, result.outcome, "")
+        headline, status = no_answer(tier, refused=result.refused)
+        fail(ctx, task, repo, number, headline, result.reason, status=status)
         return
     try:
         diagnosis = parse_diagnosis(result.text)
     except DiagnosisOutputError as exc:
-        task.finish_attempt(attempt, Outcome.INVALID_EDIT, _detail(without_quote(exc)))
+        task.finish_attempt(attempt, Outcome.INVALID_EDIT, comment_detail(without_quote(exc)))
         fail(ctx, task, repo, number, f"the {tier.name} tier failed", without_quote(exc))
         return
     committed, note = None, ""
     if diagnosis.fix is not None and config.debug.fix_commit:
         committed, note = push_fix(ctx, gh, repo_ref, pull, config, diagnosis, tier)
     task.finish_attempt(
-        attempt, Outcome.GREEN, _detail(diagnosis.likely_cause), commit_sha=committed
+        attempt, Outcome.GREEN, comment_detail(diagnosis.likely_cause), commit_sha=committed
     )
     body = render_diagnosis(
         diagnosis,
@@ -165,7 +150,7 @@ def _diagnose(
     ctx.act(UpsertComment(repo, number, DIAGNOSIS_MARKER, body))
     if committed is None:
         post_suggestion(ctx, gh, repo, number, pull.head_sha, diagnosis)
-    task.finish(Status.DONE, _detail(diagnosis.likely_cause))
+    task.finish(Status.DONE, comment_detail(diagnosis.likely_cause))
     log.info("diagnosed %s#%s with the %s tier", repo, number, tier.name)
 
 
@@ -252,7 +237,7 @@ def fail(
     status: Status = Status.NEEDS_HUMAN,
 ) -> None:
     """Say on the PR that no diagnosis was posted, and why; nothing of a bad answer is shown."""
-    quoted = f"> {_detail(detail)}\n\n" if detail.strip() else ""
+    quoted = f"> {comment_detail(detail)}\n\n" if detail.strip() else ""
     say(
         ctx,
         repo,
@@ -260,14 +245,9 @@ def fail(
         f"⚠️ **No diagnosis was posted: {headline}.**\n\n{quoted}"
         f"Ask again with `/tierbot debug`.\n\n{task.cost_line()}",
     )
-    task.finish(status, f"{headline}: {_detail(detail)}")
+    task.finish(status, f"{headline}: {comment_detail(detail)}")
     ctx.echo(f"diagnosis of {repo}#{number} failed: {headline}")
     log.warning("diagnosis of %s#%s failed: %s", repo, number, headline)
-
-
-def _detail(text: str) -> str:
-    flat = " ".join(strip_html_comments(scrub(text)).split())
-    return flat[:MAX_DETAIL_CHARS] + ("..." if len(flat) > MAX_DETAIL_CHARS else "")
 
 
 # -- the fix commit --------------------------------------------------------------------------
@@ -313,22 +293,24 @@ def push_fix(
         violations = check_paths(edits, config.paths)
         if violations:
             reasons = "; ".join(v.reason for v in violations)
-            return None, f"The fix was not committed: {_detail(reasons)}."
+            return None, f"The fix was not committed: {comment_detail(reasons)}."
         errors = check_syntax(edits)
         if errors:
-            return None, f"The fix was not committed: it does not parse ({_detail(errors[0])})."
+            why = comment_detail(errors[0])
+            return None, f"The fix was not committed: it does not parse ({why})."
+        cause = comment_detail(diagnosis.likely_cause)
         applied = Executor(workspace=workspace, dry_run=ctx.dry_run).apply(
             Commit(
                 edits,
                 message=(
-                    f"Fix the red CI of #{pull.number}\n\n{_detail(diagnosis.likely_cause)}\n\n"
+                    f"Fix the red CI of #{pull.number}\n\n{cause}\n\n"
                     f"Proposed by the {tier.name} tier of tierbot."
                 ),
                 trailers={"Tierbot-Tier": tier.name, "Tierbot-Task": f"pr-{pull.number}-debug"},
             )
         )
     except WorkspaceError as exc:
-        return None, f"The fix was not committed: {_detail(str(exc))}."
+        return None, f"The fix was not committed: {comment_detail(str(exc))}."
     finally:
         shutil.rmtree(dest, ignore_errors=True)
     sha = applied.commit_sha
@@ -342,10 +324,10 @@ def fix_edits(fix: Fix, read: Callable[[str], str | None]) -> EditSet | str:
     if fix.path is not None and fix.line is not None and fix.suggestion is not None:
         text = read(fix.path)
         if text is None:
-            return f"`{_detail(fix.path)}` is not a text file of the branch"
+            return f"`{comment_detail(fix.path)}` is not a text file of the branch"
         lines = text.splitlines(keepends=True)
         if fix.line > len(lines):
-            return f"`{_detail(fix.path)}` has no line {fix.line}"
+            return f"`{comment_detail(fix.path)}` has no line {fix.line}"
         old = lines[fix.line - 1]
         ending = old[len(old.rstrip("\r\n")) :] or "\n"
         new = [line + ending for line in fix.suggestion.split("\n")]
@@ -382,7 +364,7 @@ def _diff_edits(diff: str, read: Callable[[str], str | None]) -> EditSet | str:
             check=False,
         )
         if done.returncode != 0:
-            return f"the proposed diff does not apply ({_detail(done.stderr)})"
+            return f"the proposed diff does not apply ({comment_detail(done.stderr)})"
         edits = []
         for path in paths:
             target = scratch / path

@@ -41,9 +41,36 @@ class CallFailed:
     reason: str
 
     @property
+    def refused(self) -> bool:
+        """The budget refused the call: it was never made."""
+        return self.kind == REFUSED
+
+    @property
     def fatal(self) -> bool:
         """True when later calls of the same task should not be tried."""
-        return self.kind == REFUSED or self.kind in FATAL_KINDS
+        return self.refused or self.kind in FATAL_KINDS
+
+    @property
+    def outcome(self) -> Outcome:
+        """The outcome of the attempt this failure ends."""
+        return Outcome.BUDGET if self.refused else Outcome.MODEL_ERROR
+
+
+def no_answer(tier: TierSpec, *, refused: bool) -> tuple[str, Status]:
+    """Why a comment task has no answer to post when its model calls failed, and its status."""
+    if refused:
+        return "the budget refused the model call", Status.BUDGET_STOP
+    return f"the {tier.name} tier failed", Status.NEEDS_HUMAN
+
+
+def pull_task(task_type: str, number: int, *, text: str, title: str) -> Task:
+    """The ledger task of a comment task on pull request ``number``."""
+    return Task(
+        type=task_type,
+        text=text,
+        title=f"{task_type} #{number}: {title}"[:120],
+        slug=f"pr-{number}-{task_type}",
+    )
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""What the pull request handlers share: the forge reads they need, the trigger gate, their tier."""
+"""What the pull request handlers share: forge reads, the trigger gate, their tier, error text."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from typing import Any, Protocol, cast
 
 from bot.adapters.github_tasks import Refusal
 from bot.config import ConfigError, RepoConfig
+from bot.core.context import strip_html_comments
+from bot.core.logs import scrub
 from bot.core.routing import type_for_label
 from bot.events import Event
 from bot.handlers.context import Context
 from bot.handlers.tasks import report_config_error
 
 log = logging.getLogger("tierbot.pulls")
+MAX_DETAIL_CHARS = 600
 
 
 class PullForge(Protocol):
@@ -90,3 +93,9 @@ def scratch_dir(ctx: Context, repo: str, name: str) -> Path:
         shutil.rmtree(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def comment_detail(text: str) -> str:
+    """Error text on its way into a comment: no secrets, no hidden markers, one bounded line."""
+    flat = " ".join(strip_html_comments(scrub(text)).split())
+    return flat[:MAX_DETAIL_CHARS] + ("..." if len(flat) > MAX_DETAIL_CHARS else "")

@@ -12,7 +12,6 @@ fingerprints of every finding posted so far, so a re-review after a push repeats
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import subprocess
 from collections.abc import Collection, Mapping, Sequence
@@ -22,13 +21,10 @@ from typing import Any
 from bot.actions import PostReview, ReviewLine, UpsertComment
 from bot.adapters.github_auth import GitHubError
 from bot.config import ConfigError, RepoConfig, TierSpec
-from bot.core.context import strip_html_comments
-from bot.core.logs import scrub
+from bot.core.answers import without_quote
+from bot.core.diff import Diff, DiffError, DiffFile, parse_diff
 from bot.core.review import (
     MARKER_PREFIX,
-    Diff,
-    DiffError,
-    DiffFile,
     Finding,
     ReviewOutputError,
     ReviewPlan,
@@ -37,19 +33,19 @@ from bot.core.review import (
     decode_marker,
     encode_marker,
     file_head,
-    parse_diff,
     parse_findings,
     parse_triage,
     plan_review,
     select_files,
     triage_prompt,
 )
-from bot.core.types import Outcome, Status, Task
+from bot.core.types import Outcome, Status
 from bot.events import Event, RepoRef
 from bot.handlers.context import Context
-from bot.handlers.paid import REFUSED, CallFailed, PaidTask
+from bot.handlers.paid import REFUSED, CallFailed, PaidTask, no_answer, pull_task
 from bot.handlers.pulls import (
     PullForge,
+    comment_detail,
     comment_tier,
     labelled_for,
     may_act,
@@ -62,13 +58,8 @@ router = Router()
 log = logging.getLogger("tierbot.review")
 TASK_TYPE = "review"
 HEAD_CHARS = 4096  # of a file's start, for the "generated" check when the diff does not show it
-MAX_DETAIL_CHARS = 600
 # A push between reading the PR and reading its diff would anchor comments on the wrong diff.
 DIFF_READS = 3
-
-
-# How the core's parse errors end: "...: '<the answer's start>'" (see ``extract_json``).
-QUOTED_ANSWER = re.compile(r"(?:; the answer starts)?: (?:'.*'|\".*\")$", re.DOTALL)
 
 
 class DiffUnavailable(Exception):
@@ -131,18 +122,9 @@ def review_pull(ctx: Context, repo_ref: RepoRef, number: int, config: RepoConfig
         ctx.echo(f"{repo}#{number} is {pull.state}; not reviewed")
         return
     previous = previous_fingerprints(gh, repo, number)
-    task = PaidTask.start(
-        ctx,
-        config,
-        repo,
-        Task(
-            type=TASK_TYPE,
-            text=f"Review of {repo}#{number} at {pull.head_sha}",
-            title=f"review #{number}: {pull.title}"[:120],
-            slug=f"pr-{number}-review",
-        ),
-        tier.name,
-    )
+    text = f"Review of {repo}#{number} at {pull.head_sha}"
+    job = pull_task(TASK_TYPE, number, text=text, title=pull.title)
+    task = PaidTask.start(ctx, config, repo, job, tier.name)
     ctx.echo(f"reviewing {repo}#{number} at {pull.head_sha[:12]} with the {tier.name} tier")
     with task:
         _review(ctx, gh, task, repo, number, config, tier, pull, previous)
@@ -185,16 +167,9 @@ def _review(
     sent = [f for f in findings if f is not None]
     if plan.chunks and not sent:
         refused = all(p.reason.startswith(REFUSED) for p in problems)
-        post_failure(
-            ctx,
-            task,
-            repo,
-            number,
-            previous,
-            "the budget refused the model call" if refused else f"the {tier.name} tier failed",
-            "; ".join(p.reason.removeprefix(f"{REFUSED}: ") for p in problems[:3]),
-            status=Status.BUDGET_STOP if refused else Status.NEEDS_HUMAN,
-        )
+        headline, status = no_answer(tier, refused=refused)
+        reasons = "; ".join(p.reason.removeprefix(f"{REFUSED}: ") for p in problems[:3])
+        post_failure(ctx, task, repo, number, previous, headline, reasons, status=status)
         return
     notes = _notes(source, triage_note, problems, findings)
     out = build_review(plan, findings, previous, config, cost_line=notes + task.cost_line())
@@ -240,7 +215,7 @@ def review_chunks(
         result = task.call(attempt, tier, chunk.messages)
         if isinstance(result, CallFailed):
             findings.append(None)
-            reason = f"{REFUSED}: {result.reason}" if result.kind == REFUSED else result.reason
+            reason = f"{REFUSED}: {result.reason}" if result.refused else result.reason
             problems.append(Problem(chunk.index, reason))
             if result.fatal:
                 stopped = result
@@ -253,13 +228,11 @@ def review_chunks(
     ok = sum(f is not None for f in findings)
     if ok:
         outcome, detail = Outcome.GREEN, f"{ok} of {len(findings)} parts reviewed"
-    elif stopped is not None and stopped.kind == REFUSED:
-        outcome, detail = Outcome.BUDGET, stopped.reason
     elif stopped is not None:
-        outcome, detail = Outcome.MODEL_ERROR, stopped.reason
+        outcome, detail = stopped.outcome, stopped.reason
     else:
         outcome, detail = Outcome.INVALID_EDIT, problems[0].reason if problems else ""
-    task.finish_attempt(attempt, outcome, _detail(detail))
+    task.finish_attempt(attempt, outcome, comment_detail(detail))
     return findings, problems
 
 
@@ -280,15 +253,13 @@ def run_triage(
     attempt = task.attempt(tier)
     result = task.call(attempt, tier, prompt.messages)
     if isinstance(result, CallFailed):
-        outcome = Outcome.BUDGET if result.kind == REFUSED else Outcome.MODEL_ERROR
-        task.finish_attempt(attempt, outcome, _detail(result.reason))
-        return None, f"The triage tier ({name}) was not used ({_detail(result.reason)}): " + (
-            "every file was reviewed."
-        )
+        reason = comment_detail(result.reason)
+        task.finish_attempt(attempt, result.outcome, reason)
+        return None, f"The triage tier ({name}) was not used ({reason}): every file was reviewed."
     try:
         keep = parse_triage(result.text, prompt)
     except ReviewOutputError as exc:
-        task.finish_attempt(attempt, Outcome.INVALID_EDIT, _detail(without_quote(exc)))
+        task.finish_attempt(attempt, Outcome.INVALID_EDIT, comment_detail(without_quote(exc)))
         return None, f"The triage tier ({name}) gave no usable answer: every file was reviewed."
     task.finish_attempt(attempt, Outcome.GREEN, f"picked {len(keep)} of {len(files)} files")
     return keep, f"The triage tier ({name}) picked {len(keep)} of {len(files)} files."
@@ -304,13 +275,13 @@ def _notes(
     parts = len(findings)
     lines = []
     if source.note:
-        lines.append(f"The diff came from {source.source}: {_detail(source.note)}.")
+        lines.append(f"The diff came from {source.source}: {comment_detail(source.note)}.")
     if triage:
         lines.append(triage)
     if problems:
         lines += ["", "#### Why parts failed"]
         for problem in problems:
-            lines.append(f"- part {problem.part} of {parts}: {_detail(problem.reason)}")
+            lines.append(f"- part {problem.part} of {parts}: {comment_detail(problem.reason)}")
         failed = {p.part for p in problems}
         unsent = [i for i, f in enumerate(findings, start=1) if f is None and i not in failed]
         if unsent:
@@ -318,17 +289,6 @@ def _notes(
             plural = "s" if len(unsent) > 1 else ""
             lines.append(f"- not sent after that failure: part{plural} {which}")
     return "\n".join(lines).strip() + "\n\n" if lines else ""
-
-
-def without_quote(error: Exception) -> str:
-    """A parse error without the quoted start of the answer: no fragment of junk is posted."""
-    return QUOTED_ANSWER.sub("", str(error))
-
-
-def _detail(text: str) -> str:
-    """Error text on its way into a comment: no secrets, no hidden markers, one bounded line."""
-    flat = " ".join(strip_html_comments(scrub(text)).split())
-    return flat[:MAX_DETAIL_CHARS] + ("..." if len(flat) > MAX_DETAIL_CHARS else "")
 
 
 def post_failure(
@@ -349,7 +309,7 @@ def post_failure(
             "",
             f"⚠️ **No review was posted: {headline}.**",
             "",
-            f"> {_detail(detail)}" if detail.strip() else "",
+            f"> {comment_detail(detail)}" if detail.strip() else "",
             "",
             "Nothing of a failed answer is posted. Ask again with `/tierbot review`.",
             "",
@@ -360,7 +320,7 @@ def post_failure(
         ]
     )
     ctx.act(UpsertComment(repo, number, MARKER_PREFIX, body))
-    task.finish(status, f"{headline}: {_detail(detail)}")
+    task.finish(status, f"{headline}: {comment_detail(detail)}")
     ctx.echo(f"review of {repo}#{number} failed: {headline}")
     log.warning("review of %s#%s failed: %s", repo, number, headline)
 

@@ -8,6 +8,7 @@ they need inside the functions that write.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import os
 import re
@@ -21,6 +22,7 @@ from pathlib import Path
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from bot.config import RepoConfig
+    from bot.hooks.audit import Item
 
 EXIT_OK = 0
 EXIT_CHANGED = 1  # files were written, or a staged file could not be read: nothing committed
@@ -145,6 +147,11 @@ def _git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
     return out.stdout
 
 
+def python_paths(repo: Repo, filenames: Iterable[str]) -> list[str]:
+    """The Python files among ``filenames``, relative to the work tree root, each once."""
+    return list(dict.fromkeys(repo.relative(f) for f in filenames if is_python(f)))
+
+
 def repo_config(repo: Repo) -> RepoConfig | None:
     """The repository's config when it has a config file, else None (the packaged defaults).
 
@@ -222,6 +229,30 @@ def read_sources(repo: Repo, paths: Iterable[str]) -> tuple[list[Source], list[s
     return sources, problems
 
 
+def read_staged(
+    repo: Repo, paths: Sequence[str], config: RepoConfig | None
+) -> tuple[RepoConfig | None, list[Source], list[str]]:
+    """Drop the ``paths`` the config excludes and parse the rest.
+
+    Returns the config (``config``, else the repository's file, else None: the defaults), the
+    sources and ``read_sources``'s problem lines.
+    """
+    if config is None:
+        config = repo_config(repo)
+    if config is not None:
+        paths = [p for p in paths if not excluded(p, config.hooks.exclude)]
+    sources, problems = read_sources(repo, paths)
+    return config, sources, problems
+
+
+def nothing_written(hook: str, problems: Sequence[str], out: Echo) -> int:
+    """Print the problem lines of files a hook cannot use; it then writes nothing at all."""
+    for line in problems:
+        out(line)
+    out(f"{hook}: nothing written: fix the {plural(len(problems), 'file')} above first")
+    return EXIT_CHANGED
+
+
 def write_text(path: Path, text: str, newline: str = "\n") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline=newline) as handle:
@@ -256,6 +287,36 @@ def read_texts(root: Path, paths: Iterable[str]) -> Iterable[str]:
             yield (root / path).read_text("utf-8", errors="replace")
         except OSError:
             continue
+
+
+def record_items(
+    repo: Repo,
+    items: Sequence[Item],
+    *,
+    config: RepoConfig,
+    env: Mapping[str, str],
+    out: Echo,
+    hook: str,
+) -> None:
+    """Write what a hook generated to the ledger; a git dir that cannot be found costs a note."""
+    from bot.hooks.audit import record
+
+    try:
+        git_dir = repo.git_dir()
+    except HookError as exc:
+        out(f"{hook}: note: the ledger was not updated ({exc})")
+        return
+    record(items, repo_root=repo.root, git_dir=git_dir, config=config, env=env, out=out, hook=hook)
+
+
+def file_hook_main(
+    hook: str, description: str, run: Callable[[Sequence[str]], int], argv: Sequence[str] | None
+) -> int:
+    """The command line of a hook on staged files: the file names pre-commit passes, run guarded."""
+    parser = argparse.ArgumentParser(prog=hook, description=description)
+    parser.add_argument("filenames", nargs="*", help="staged files (pre-commit passes them)")
+    args = parser.parse_args(argv)
+    return run_guarded(hook, lambda: run(args.filenames))
 
 
 def run_guarded(hook: str, body: Callable[[], int], out: Echo = echo) -> int:

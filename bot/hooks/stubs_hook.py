@@ -10,7 +10,6 @@ text are not even parsed past the syntax check.
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -24,13 +23,14 @@ from bot.hooks.common import (
     Repo,
     Source,
     echo,
-    excluded,
+    file_hook_main,
     is_python,
     load_config,
+    nothing_written,
     plural,
-    read_sources,
-    repo_config,
-    run_guarded,
+    python_paths,
+    read_staged,
+    record_items,
     write_text,
 )
 
@@ -45,14 +45,13 @@ HOOK = "tierbot-stubs"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog=HOOK,
-        description="Fill the bodies of staged stubs marked '# tierbot: stub' (the free "
-        "template tier first; a model tier only if the repository config enables one).",
+    return file_hook_main(
+        HOOK,
+        "Fill the bodies of staged stubs marked '# tierbot: stub' (the free template tier "
+        "first; a model tier only if the repository config enables one).",
+        run,
+        argv,
     )
-    parser.add_argument("filenames", nargs="*", help="staged files (pre-commit passes them)")
-    args = parser.parse_args(argv)
-    return run_guarded(HOOK, lambda: run(args.filenames))
 
 
 def run(
@@ -68,17 +67,9 @@ def run(
     if not any(is_python(f) for f in filenames):
         return EXIT_OK
     repo = repo or Repo.at_cwd()
-    paths = list(dict.fromkeys(repo.relative(f) for f in filenames if is_python(f)))
-    if config is None:
-        config = repo_config(repo)
-    if config is not None:
-        paths = [p for p in paths if not excluded(p, config.hooks.exclude)]
-    sources, problems = read_sources(repo, paths)
+    config, sources, problems = read_staged(repo, python_paths(repo, filenames), config)
     if problems:
-        for line in problems:
-            out(line)
-        out(f"{HOOK}: nothing written: fix the {plural(len(problems), 'file')} above first")
-        return EXIT_CHANGED
+        return nothing_written(HOOK, problems, out)
     marker = config.hooks.marker if config is not None else DEFAULT_MARKER
     marked = [s for s in sources if marker in s.text]
     if not marked:
@@ -179,22 +170,7 @@ def _fill(
         out(f"{HOOK}: {note}")
     format_written(repo.root, written, setting=config.hooks.format, out=out, hook=HOOK)
     if items:
-        from bot.hooks.audit import record
-
-        try:
-            git_dir = repo.git_dir()
-        except HookError as exc:
-            out(f"{HOOK}: note: the ledger was not updated ({exc})")
-        else:
-            record(
-                items,
-                repo_root=repo.root,
-                git_dir=git_dir,
-                config=config,
-                env=env,
-                out=out,
-                hook=HOOK,
-            )
+        record_items(repo, items, config=config, env=env, out=out, hook=HOOK)
     if written:
         filled = sum(len(f) for f in fills.values())
         out(

@@ -10,7 +10,6 @@ is decided without importing the template tier at all.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import time
 from collections.abc import Sequence
@@ -25,16 +24,17 @@ from bot.hooks.common import (
     Source,
     detect_newline,
     echo,
-    excluded,
+    file_hook_main,
     is_python,
     is_test_path,
     load_config,
+    nothing_written,
     plural,
-    read_sources,
+    python_paths,
+    read_staged,
     read_texts,
+    record_items,
     referenced,
-    repo_config,
-    run_guarded,
     write_text,
 )
 
@@ -62,14 +62,13 @@ _PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "setup.cfg", "
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog=HOOK,
-        description="Write skeleton tests for staged public functions and classes that no "
-        "test mentions yet (tierbot's free template tier).",
+    return file_hook_main(
+        HOOK,
+        "Write skeleton tests for staged public functions and classes that no test mentions "
+        "yet (tierbot's free template tier).",
+        run,
+        argv,
     )
-    parser.add_argument("filenames", nargs="*", help="staged files (pre-commit passes them)")
-    args = parser.parse_args(argv)
-    return run_guarded(HOOK, lambda: run(args.filenames))
 
 
 def run(
@@ -83,20 +82,12 @@ def run(
     if not any(is_python(f) for f in filenames):
         return EXIT_OK
     repo = repo or Repo.at_cwd()
-    paths = list(dict.fromkeys(repo.relative(f) for f in filenames if is_python(f)))
-    paths = [p for p in paths if is_module_to_test(p)]
+    paths = [p for p in python_paths(repo, filenames) if is_module_to_test(p)]
     if not paths:
         return EXIT_OK
-    if config is None:
-        config = repo_config(repo)
-    if config is not None:
-        paths = [p for p in paths if not excluded(p, config.hooks.exclude)]
-    sources, problems = read_sources(repo, paths)
+    config, sources, problems = read_staged(repo, paths, config)
     if problems:
-        for line in problems:
-            out(line)
-        out(f"{HOOK}: nothing written: fix the {plural(len(problems), 'file')} above first")
-        return EXIT_CHANGED
+        return nothing_written(HOOK, problems, out)
     wanted = {s.path: top_level_names(s.tree) for s in sources}
     every = set().union(*wanted.values()) if wanted else set()
     if not every:
@@ -271,10 +262,7 @@ def _write_tests(
         plan.items.append((source, names))
         roots.add(_import_root(source.path, import_name))
     if problems:
-        for line in problems:
-            out(line)
-        out(f"{HOOK}: nothing written: fix the {plural(len(problems), 'file')} above first")
-        return EXIT_CHANGED
+        return nothing_written(HOOK, problems, out)
     changed = [p for p in plans.values() if p.items and p.current is not None]
     if not changed:
         return EXIT_OK
@@ -307,7 +295,7 @@ def _write_tests(
         written.append(Written("conftest.py", None))
         out(f"{HOOK}: wrote conftest.py: lets plain pytest import the modules at the root")
     format_written(repo.root, written, setting=config.hooks.format, out=out, hook=HOOK)
-    _record(repo, config, items, out)
+    record_items(repo, items, config=config, env=repo.env, out=out, hook=HOOK)
     elapsed = time.monotonic() - started
     out(
         f"{HOOK}: {plural(len(items), 'name')} got skeleton tests in {elapsed:.2f}s, free; "
@@ -325,20 +313,6 @@ def _item(path: str, name: str, test_path: str, read: int, wrote: int) -> Item:
         detail=f"tierbot-tests: skeleton tests for {name} of {path} in {test_path}",
         read_chars=read,
         wrote_chars=max(wrote, 0),
-    )
-
-
-def _record(repo: Repo, config: RepoConfig, items: Sequence[Item], out: Echo) -> None:
-    from bot.hooks.audit import record
-    from bot.hooks.common import HookError
-
-    try:
-        git_dir = repo.git_dir()
-    except HookError as exc:
-        out(f"{HOOK}: note: the ledger was not updated ({exc})")
-        return
-    record(
-        items, repo_root=repo.root, git_dir=git_dir, config=config, env=repo.env, out=out, hook=HOOK
     )
 
 

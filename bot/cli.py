@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -17,11 +17,25 @@ EXIT_DONE = 0
 EXIT_NEEDS_HUMAN = 1
 EXIT_USAGE = 2  # bad input: invalid config, not a repository, unreadable task file
 EXIT_BUDGET_STOP = 3
+REPO_HELP = "Any directory inside the repository."
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> None:
     click.echo(f"tierbot: error: {message}", err=True)
     raise SystemExit(EXIT_USAGE)
+
+
+def _repo_option(help_text: str | None = REPO_HELP) -> Callable[[F], F]:
+    """``--repo``: the local repository a command works on."""
+    return click.option(
+        "--repo",
+        "repo_path",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help=help_text,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,14 +56,7 @@ def cli() -> None:
     "task_type",
     help="Task type (stub, tests, config, docs, feature, ...); guessed from the text when omitted.",
 )
-@click.option(
-    "--repo",
-    "repo_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Any directory inside the repository.",
-)
+@_repo_option()
 @click.option("--base", default="HEAD", show_default=True, help="Commit to branch from.")
 @click.option("--dry-run", is_flag=True, help="Plan and estimate cost; no model call, no commit.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
@@ -181,13 +188,7 @@ def _dry_run(repo: Any, config: Any, settings: Any, task: Any, as_json: bool) ->
 
 
 @cli.command()
-@click.option(
-    "--repo",
-    "repo_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-)
+@_repo_option(help_text=None)
 @click.option("--all-repos", is_flag=True, help="Every repository in the ledger database.")
 @click.option("--json", "as_json", is_flag=True)
 def report(repo_path: Path, all_repos: bool, as_json: bool) -> None:
@@ -261,14 +262,7 @@ def hooks() -> None:
 
 
 @hooks.command("install")
-@click.option(
-    "--repo",
-    "repo_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Any directory inside the repository.",
-)
+@_repo_option()
 @click.option(
     "--force", is_flag=True, help="Replace an existing pre-commit hook (kept as pre-commit.backup)."
 )

@@ -27,6 +27,8 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from bot.core.templates.names import dotted, param_names
+
 LINE_LENGTH = 88  # black's and ruff's default; a repo formatter may rewrap afterwards
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 # Bases that need no super().__init__ call with arguments tierbot cannot know.
@@ -105,19 +107,6 @@ def _is_docstring(node: ast.stmt) -> bool:
         and isinstance(node.value, ast.Constant)
         and isinstance(node.value.value, str)
     )
-
-
-def _dotted(node: ast.expr) -> str:
-    if isinstance(node, ast.Call):
-        return _dotted(node.func)
-    if isinstance(node, ast.Subscript):
-        return _dotted(node.value)
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        head = _dotted(node.value)
-        return f"{head}.{node.attr}" if head else ""
-    return ""
 
 
 def _walk(
@@ -212,17 +201,6 @@ def _stub(
 # --------------------------------------------------------------------------- the free fills
 
 
-def _params(node: FunctionNode) -> list[str]:
-    args = node.args
-    names = [a.arg for a in (*args.posonlyargs, *args.args)]
-    if args.vararg:
-        names.append(args.vararg.arg)
-    names += [a.arg for a in args.kwonlyargs]
-    if args.kwarg:
-        names.append(args.kwarg.arg)
-    return names
-
-
 def _members(owner: ast.ClassDef) -> set[str]:
     names: set[str] = set()
     for item in owner.body:
@@ -258,9 +236,9 @@ def _init_assignments(node: FunctionNode, owner: ast.ClassDef) -> list[tuple[str
     """(attribute, parameter) pairs a stub ``__init__`` of ``owner`` stores, or None."""
     if node.name != "__init__" or isinstance(node, ast.AsyncFunctionDef) or node.decorator_list:
         return None
-    if owner.keywords or any(_dotted(b) not in _PLAIN_BASES for b in owner.bases):
+    if owner.keywords or any(dotted(b, subscripts=True) not in _PLAIN_BASES for b in owner.bases):
         return None  # a real base class may need super().__init__(...) with unknown arguments
-    params = _params(node)
+    params = param_names(node.args)
     if len(params) < 2 or not (node.args.posonlyargs or node.args.args):
         return None
     members = _members(owner)
@@ -274,14 +252,14 @@ def _implementation(
 ) -> tuple[str, ...] | None:
     if owner is None:
         return None
-    params = _params(node)
+    params = param_names(node.args)
     if node.name == "__init__":
         pairs = _init_assignments(node, owner)
         if pairs is None:
             return None
         me = params[0]
         return tuple(f"{me}.{attribute} = {param}" for attribute, param in pairs)
-    decorators = [_dotted(d) for d in node.decorator_list]
+    decorators = [dotted(d, subscripts=True) for d in node.decorator_list]
     if len(decorators) != 1 or isinstance(node, ast.AsyncFunctionDef):
         return None
     attributes = _self_attributes(owner)

@@ -86,17 +86,24 @@ def finished(emulator: GitHubEmulator, number: int) -> bool:
     return bool(labels(emulator, number) & {"tierbot:done", "tierbot:needs-human"})
 
 
+def wait_finished(
+    emulator: GitHubEmulator, procs: TierbotProcesses, number: int, *, timeout: float
+) -> None:
+    """Wait for the done or needs-human label; on a time-out, show the processes' logs."""
+    wait_until(
+        lambda: finished(emulator, number),
+        timeout=timeout,
+        what=lambda: f"the task to end\n{procs.logs()}",
+    )
+
+
 def test_template_tier_pr_goes_green_for_free(github_emulator, tierbot, models):
     make_repo(github_emulator, models.url, {"calc.py": CALC, "tests/__init__.py": ""})
     issue = github_emulator.open_issue(REPO, "Add skeleton tests for calc.py")
     tierbot.start_worker()
     github_emulator.label_issue(REPO, issue.number, "tierbot:tests", sender="alice")
 
-    wait_until(
-        lambda: finished(github_emulator, issue.number),
-        timeout=90,
-        what=f"the task to finish\n{tierbot.logs()}",
-    )
+    wait_finished(github_emulator, tierbot, issue.number, timeout=90)
     assert labels(github_emulator, issue.number) >= {"tierbot:tests", "tierbot:done"}
     [pr] = pulls(github_emulator)
     assert pr.pull.head_ref == f"tierbot/issue-{issue.number}"
@@ -128,11 +135,7 @@ def test_red_intern_retries_with_the_log_then_junior_goes_green(github_emulator,
     tierbot.start_worker()
     github_emulator.label_issue(REPO, issue.number, "tierbot:boilerplate", sender="alice")
 
-    wait_until(
-        lambda: finished(github_emulator, issue.number),
-        timeout=120,
-        what=f"the task to finish\n{tierbot.logs()}",
-    )
+    wait_finished(github_emulator, tierbot, issue.number, timeout=120)
     assert "tierbot:done" in labels(github_emulator, issue.number)
     assert len(pulls(github_emulator)) == 1
     [comment] = status_comments(github_emulator, issue.number)
@@ -172,11 +175,7 @@ def test_redeliveries_and_duplicates_make_one_pr_and_one_comment(github_emulator
     github_emulator.deliver("issues", labeled.body)  # the same event under a new delivery id
     tierbot.start_worker()
 
-    wait_until(
-        lambda: finished(github_emulator, issue.number),
-        timeout=90,
-        what=f"the task to finish\n{tierbot.logs()}",
-    )
+    wait_finished(github_emulator, tierbot, issue.number, timeout=90)
     github_emulator.wait_for_ci()
     github_emulator.wait_for_webhooks()
     assert len(pulls(github_emulator)) == 1
@@ -192,17 +191,13 @@ def test_a_worker_killed_mid_job_loses_nothing(github_emulator, tierbot, models)
     wait_until(
         lambda: models.requests_for("junior-model"),
         timeout=60,
-        what=f"the first model call\n{tierbot.logs()}",
+        what=lambda: f"the first model call\n{tierbot.logs()}",
     )
     first.send_signal(signal.SIGKILL)
     first.wait()
     tierbot.start_worker(lease=3)
 
-    wait_until(
-        lambda: finished(github_emulator, issue.number),
-        timeout=120,
-        what=f"the task to finish\n{tierbot.logs()}",
-    )
+    wait_finished(github_emulator, tierbot, issue.number, timeout=120)
     assert "tierbot:done" in labels(github_emulator, issue.number)
     assert len(pulls(github_emulator)) == 1
     assert len(status_comments(github_emulator, issue.number)) == 1
@@ -221,11 +216,7 @@ def test_github_faults_are_retried_and_the_task_completes(github_emulator, tierb
     tierbot.start_worker()
     github_emulator.label_issue(REPO, issue.number, "tierbot:tests", sender="alice")
 
-    wait_until(
-        lambda: finished(github_emulator, issue.number),
-        timeout=120,
-        what=f"the task to finish\n{tierbot.logs()}",
-    )
+    wait_finished(github_emulator, tierbot, issue.number, timeout=120)
     assert "tierbot:done" in labels(github_emulator, issue.number)
     assert len(pulls(github_emulator)) == 1
 
@@ -244,7 +235,7 @@ def test_broken_repo_config_gets_one_explaining_comment(github_emulator, tierbot
             if "tierbot:config-error" in c.body
         ]
 
-    wait_until(commented, timeout=60, what=f"the config comment\n{tierbot.logs()}")
+    wait_until(commented, timeout=60, what=lambda: f"the config comment\n{tierbot.logs()}")
     [comment] = commented()
     assert ".github/tierbot.yml" in comment.body and "`budgett`" in comment.body
     assert "allowed: " in comment.body.lower()
@@ -260,11 +251,7 @@ def test_a_workflow_edit_is_refused_recorded_and_escalated(github_emulator, tier
     tierbot.start_worker()
     github_emulator.label_issue(REPO, issue.number, "tierbot:boilerplate", sender="alice")
 
-    wait_until(
-        lambda: finished(github_emulator, issue.number),
-        timeout=120,
-        what=f"the task to finish\n{tierbot.logs()}",
-    )
+    wait_finished(github_emulator, tierbot, issue.number, timeout=120)
     [comment] = status_comments(github_emulator, issue.number)
     assert comment.body.count("| intern | policy |") == 2
     assert "is protected" in comment.body and "| junior | green |" in comment.body
@@ -293,14 +280,14 @@ def test_removing_the_label_cancels_the_task(github_emulator, tierbot, models):
     issue = github_emulator.open_issue(REPO, "Add skeleton tests for calc.py")
     tierbot.start_worker()
     github_emulator.label_issue(REPO, issue.number, "tierbot:tests", sender="alice")
-    wait_until(lambda: pulls(github_emulator), timeout=60, what=f"the PR\n{tierbot.logs()}")
+    wait_until(lambda: pulls(github_emulator), timeout=60, what=lambda: f"the PR\n{tierbot.logs()}")
     github_emulator.unlabel_issue(REPO, issue.number, "tierbot:tests", sender="alice")
 
     def cancelled() -> bool:
         comments = status_comments(github_emulator, issue.number)
         return bool(comments) and "cancelled" in comments[0].body
 
-    wait_until(cancelled, timeout=60, what=f"the cancellation\n{tierbot.logs()}")
+    wait_until(cancelled, timeout=60, what=lambda: f"the cancellation\n{tierbot.logs()}")
     github_emulator.wait_for_ci()
     github_emulator.wait_for_webhooks()
     assert not finished(github_emulator, issue.number)  # green CI after cancelling: no label
@@ -327,11 +314,7 @@ def test_ceiling_on_red_ci_needs_a_human_and_gets_a_senior_diagnosis(
     tierbot.start_worker()
     github_emulator.label_issue(REPO, issue.number, "tierbot:boilerplate", sender="alice")
 
-    wait_until(
-        lambda: finished(github_emulator, issue.number),
-        timeout=180,
-        what=f"the task to finish\n{tierbot.logs()}",
-    )
+    wait_finished(github_emulator, tierbot, issue.number, timeout=180)
     assert "tierbot:needs-human" in labels(github_emulator, issue.number)
     [pr] = pulls(github_emulator)
 
@@ -342,7 +325,7 @@ def test_ceiling_on_red_ci_needs_a_human_and_gets_a_senior_diagnosis(
             if "mul adds instead of multiplying" in c.body
         ]
 
-    wait_until(diagnosed, timeout=30, what=f"the diagnosis comment\n{tierbot.logs()}")
+    wait_until(diagnosed, timeout=30, what=lambda: f"the diagnosis comment\n{tierbot.logs()}")
     assert "assert 5 == 6" in diagnosed()[0].body
     senior_prompt = models.requests_for("senior-model")[0].messages[-1]["content"]
     assert "assert" in senior_prompt

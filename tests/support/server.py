@@ -20,13 +20,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(condition: Callable[[], object], *, timeout: float = 60.0, what: str = "") -> None:
+def wait_until(
+    condition: Callable[[], object],
+    *,
+    timeout: float = 60.0,
+    what: str | Callable[[], str] = "",
+) -> None:
+    """Poll ``condition``; ``what`` (text, or a function called only on a time-out) names it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what or condition}")
+    described = what() if callable(what) else what
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {described or condition}")
 
 
 class TierbotProcesses:

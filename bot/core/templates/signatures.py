@@ -6,7 +6,7 @@ import ast
 import io
 import re
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from bot.core.templates.names import (
@@ -59,8 +59,8 @@ def _quote(text: str, *, quoted: bool = True, limit: int = 80) -> str:
     return repr(text) if quoted else text
 
 
-def _closing(s: str, start: int) -> int:
-    """Index of the bracket closing ``s[start]``; -1 if the text ends first."""
+def _outside_strings(s: str, start: int) -> Iterator[tuple[int, str, int]]:
+    """``(index, char, bracket depth after it)`` for each character outside string literals."""
     depth, quote, i = 0, "", start
     while i < len(s):
         ch = s[i]
@@ -71,37 +71,31 @@ def _closing(s: str, start: int) -> int:
                 quote = ""
         elif ch in "\"'":
             quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i
+        else:
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+            yield i, ch, depth
         i += 1
+
+
+def _closing(s: str, start: int) -> int:
+    """Index of the bracket closing ``s[start]``; -1 if the text ends first."""
+    for i, ch, depth in _outside_strings(s, start):
+        if ch in ")]}" and depth == 0:
+            return i
     return -1
 
 
 def _annotation_end(s: str, start: int) -> int:
-    depth, quote, i = 0, "", start
-    while i < len(s):
-        ch = s[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0:
-            if ch in ":`#,;" or s.startswith(_SEPARATORS, i):
-                return i
-            if ch == "." and (i + 1 == len(s) or s[i + 1].isspace()):
-                return i
-        i += 1
+    for i, ch, depth in _outside_strings(s, start):
+        if depth != 0 or ch in "([{)]}":
+            continue
+        if ch in ":`#,;" or s.startswith(_SEPARATORS, i):
+            return i
+        if ch == "." and (i + 1 == len(s) or s[i + 1].isspace()):
+            return i
     return len(s)
 
 

@@ -17,9 +17,9 @@ from typing import Any
 from bot.actions import Commit
 from bot.config import Price, RepoConfig, TierSpec
 from bot.core import budget as money
-from bot.core.context import ContextTooLarge, build_context, named_paths
+from bot.core.context import ContextTooLarge, build_context, fence, named_paths
 from bot.core.edits import EditError, check_syntax, parse_edits
-from bot.core.escalation import BudgetView, Ladder, StepKind, next_step
+from bot.core.escalation import LOCAL_RETRIES, BudgetView, Ladder, StepKind, next_step
 from bot.core.paths import check_paths
 from bot.core.prompts import render
 from bot.core.routing import route
@@ -417,19 +417,21 @@ class Engine:
     ) -> dict[str, float | None]:
         # Before the prompt is built, a tier's worst case is a full context window in and
         # max_tokens out; the exact prompt is checked again right before the call.
-        out: dict[str, float | None] = {}
-        for name in ladder.tiers:
-            tier = self.config.tier(name)
-            prompt = min(tier.context_tokens, self._estimate_prompt(task, workspace))
-            out[name] = self.worst_case(tier, prompt)
-        return out
+        estimate = self.estimate_prompt(task, workspace)
+        return {
+            name: self.worst_case(
+                self.config.tier(name), min(self.config.tier(name).context_tokens, estimate)
+            )
+            for name in ladder.tiers
+        }
 
-    def _estimate_prompt(self, task: Task, workspace: Workspace) -> int:
+    def estimate_prompt(self, task: Task, workspace: Workspace) -> int:
+        """Prompt tokens before the prompt exists: task, repo map and named files, plus room."""
         files = workspace.list_files()
         size = len(task.text) + sum(len(p) + 40 for p in files)
         for path in named_paths(task.text, files):
             size += len(workspace.read(path) or "")
-        return money.estimate_tokens("x" * size) + 1500
+        return money.tokens_for_chars(size) + 1500
 
     # -- one attempt ---------------------------------------------------------------------
     def _attempt(
@@ -494,8 +496,8 @@ class Engine:
         )
         wrote_chars = sum(len(e.content or "") for e in result.edits)
         usage = Usage(
-            money.estimate_tokens("x" * read_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL),
-            money.estimate_tokens("x" * wrote_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL),
+            money.tokens_for_chars(read_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL),
+            money.tokens_for_chars(wrote_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL),
         )
         return _Attempt(
             Outcome.GREEN,
@@ -615,7 +617,7 @@ class Engine:
             files=context.files,
             feedback=bool(feedback),
             feedback_intro="What went wrong (untrusted output of tools, fenced):",
-            feedback_fenced=_fence_feedback(feedback),
+            feedback_fenced=fence(feedback or "(none)", "text UNTRUSTED"),
         )
         return [Message("system", system), Message("user", user)]
 
@@ -678,12 +680,6 @@ def _check_detail(check: CheckResult) -> str:
     return f"`{check.command}` {verdict} in {check.duration_s:.1f} s"
 
 
-def _fence_feedback(feedback: str) -> str:
-    from bot.core.context import fence
-
-    return fence(feedback or "(none)", "text UNTRUSTED")
-
-
 @dataclass(frozen=True)
 class PlannedTier:
     tier: str
@@ -722,11 +718,9 @@ class Plan:
 
 def plan(engine: Engine, task: Task, workspace: Workspace) -> Plan:
     """What ``run`` would try, with token and cost estimates; no call, no write, no ledger row."""
-    from bot.core.escalation import LOCAL_RETRIES
-
     ladder = route(engine.config, task.type)
     tiers = ladder.tiers[ladder.tiers.index(ladder.start) : ladder.tiers.index(ladder.ceiling) + 1]
-    estimate = engine._estimate_prompt(task, workspace)
+    estimate = engine.estimate_prompt(task, workspace)
     rows = []
     for name in tiers:
         tier = engine.config.tier(name)

@@ -90,10 +90,6 @@ class LocalRepo:
             name = f"{base}-{n}"
         return name
 
-    def status_snapshot(self) -> str:
-        """The user's checkout state (``git status --porcelain`` plus HEAD), for safety checks."""
-        return f"{self.head_sha()}\n{self._repo.git.status('--porcelain', '--untracked-files=all')}"
-
     def add_worktree(self, branch: str, *, base: str = "HEAD") -> GitWorkspace:
         base_sha = self._repo.git.rev_parse("--verify", f"{base}^{{commit}}")
         directory = self.git_dir / "tierbot" / "worktrees" / branch.replace("/", "-")
@@ -120,25 +116,6 @@ class LocalRepo:
         if not name.startswith("tierbot/"):
             raise GitError(f"refusing to delete {name}: not a tierbot branch")
         self._repo.git.branch("-D", name)
-
-    def log_trailers(self, branch: str, base: str) -> list[dict[str, str]]:
-        """Trailers of the commits on ``branch`` since ``base``, oldest first."""
-        out = self._repo.git.log(
-            "--reverse", "--format=%H%x00%(trailers:only,unfold)%x1e", f"{base}..{branch}"
-        )
-        rows = []
-        for record in out.split("\x1e"):
-            record = record.strip()
-            if not record:
-                continue
-            sha, _, trailers = record.partition("\x00")
-            row = {"sha": sha}
-            for line in trailers.splitlines():
-                key, _, value = line.partition(":")
-                if value:
-                    row[key.strip()] = value.strip()
-            rows.append(row)
-        return rows
 
 
 class GitWorkspace:

@@ -21,8 +21,12 @@ LOCAL_HOSTS = frozenset({"localhost", "host.docker.internal"})
 LOCAL_PROVIDERS = ("ollama/", "ollama_chat/", "llamafile/", "lm_studio/")
 
 
+def tokens_for_chars(chars: int, *, chars_per_token: int = CHARS_PER_TOKEN_WORST) -> int:
+    return math.ceil(chars / chars_per_token)
+
+
 def estimate_tokens(text: str, *, chars_per_token: int = CHARS_PER_TOKEN_WORST) -> int:
-    return math.ceil(len(text) / chars_per_token)
+    return tokens_for_chars(len(text), chars_per_token=chars_per_token)
 
 
 def is_local(tier: TierSpec) -> bool:

@@ -47,7 +47,7 @@ def test_a_file_that_appeared_meanwhile_is_kept_and_nothing_else_stays(tmp_path:
 def test_a_forced_write_that_fails_half_way_restores_the_old_files(tmp_path: Path) -> None:
     (tmp_path / "private-key.pem").write_text("old key\n")
     (tmp_path / "app.env").mkdir()  # replacing it fails after the key was already replaced
-    with pytest.raises(CredentialsNotWritten, match="https://github.com/apps/tb"):
+    with pytest.raises(CredentialsNotWritten, match=r"https://github\.com/apps/tb"):
         write_credentials(tmp_path, CREDS, api_url=API, force=True)
     assert (tmp_path / "private-key.pem").read_text() == "old key\n"
     assert names(tmp_path) == ["app.env", "private-key.pem"]  # no temporary file, no backup

@@ -44,7 +44,7 @@ def test_a_line_that_does_not_parse_is_an_error_naming_file_and_line(tmp_path: P
 
 
 def test_a_missing_env_file_is_an_error_not_an_empty_one(tmp_path: Path) -> None:
-    with pytest.raises(EnvFileError, match="cannot read the env file .*missing.env"):
+    with pytest.raises(EnvFileError, match=r"cannot read the env file .*missing\.env"):
         read_env_file(tmp_path / "missing.env")
 
 

@@ -185,9 +185,7 @@ def test_a_redirect_with_another_state_uses_no_code_and_writes_nothing(
     assert leftovers(tmp_path) == []
 
 
-def test_a_redirect_without_a_code_writes_nothing(
-    options: InitOptions, tmp_path: Path
-) -> None:
+def test_a_redirect_without_a_code_writes_nothing(options: InitOptions, tmp_path: Path) -> None:
     run = InitRun(options)
     location = httpx.URL(submit_form(run.wait_ready()).headers["location"])
     httpx.get(location.copy_remove_param("code"))

@@ -2,9 +2,8 @@
 
 The local page (on 127.0.0.1 only) posts the manifest to GitHub; GitHub sends the browser back
 to ``/callback`` with a one-time ``code``, which is exchanged for the App's id, private key
-and webhook secret. They are written only when everything has succeeded, each file to a
-temporary name first and then renamed, owner-only: a failure or a cancelled flow leaves no
-file behind.
+and webhook secret. They are written (``bot/app_files.py``) only when everything else has
+succeeded: a failure or a cancelled flow leaves no file behind.
 """
 
 from __future__ import annotations
@@ -102,22 +101,24 @@ def run_init(
 ) -> Outcome:
     """Serve the page, wait for GitHub's redirect (or the time-out), return what happened."""
     try:
+        app_manifest.check_http_url(options.github_url, "--github-url")
+        app_manifest.check_http_url(options.webhook_url, "the webhook URL")
+        if options.homepage is not None:
+            app_manifest.check_http_url(options.homepage, "the homepage URL")
         check_targets(options)
         sock = bind(options.host, options.port)
+    except ValueError as exc:
+        return Outcome.failed(str(exc), EXIT_USAGE)
     except InitError as exc:
         return Outcome.failed(str(exc), exc.code)
     flow = Flow()
     local = f"http://{options.host}:{sock.getsockname()[1]}"
-    try:
-        manifest = app_manifest.build_manifest(
-            name=options.name,
-            webhook_url=options.webhook_url,
-            redirect_url=local + CALLBACK,
-            homepage=options.homepage,
-        )
-    except ValueError as exc:
-        sock.close()
-        return Outcome.failed(str(exc), EXIT_USAGE)
+    manifest = app_manifest.build_manifest(
+        name=options.name,
+        webhook_url=options.webhook_url,
+        redirect_url=local + CALLBACK,
+        homepage=options.homepage,
+    )
     action = app_manifest.creation_url(options.github_url, flow.state, options.org)
     page = app_manifest.form_page(action, manifest)
     server, thread = _serve(sock, _local_app(flow, page, options))

@@ -287,12 +287,21 @@ def test_a_port_in_use_is_a_usage_error_and_nothing_is_written(
     assert leftovers(tmp_path) == []
 
 
-def test_a_bad_webhook_url_is_a_usage_error(
-    options: InitOptions, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--webhook-url", "bot.example.com"], "the webhook URL must be an http(s) URL"),
+        (["--webhook-url", WEBHOOK, "--github-url", "github.com"], "--github-url must be an http"),
+        (["--webhook-url", WEBHOOK, "--homepage", "example"], "the homepage URL must be an http"),
+    ],
+)
+def test_a_bad_url_is_a_usage_error_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
-    code = main(["init", "--no-browser", "--webhook-url", "bot.example.com", "--dir", "x"])
+    code = main(["init", "--no-browser", "--dir", str(tmp_path / "x"), *args])
     assert code == EXIT_USAGE
-    assert "the webhook URL must be an http(s) URL" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
+    assert leftovers(tmp_path) == []
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,8 @@ from bot import app_manifest
 from bot.app_manifest import AppCredentials
 from bot.events import HANDLED_EVENTS
 from bot.settings import read_env_file
+from tests.support.forms import Form
+from tests.support.github_emulator.emulator import DEFAULT_PERMISSIONS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "deploy.md"
 
@@ -29,14 +30,10 @@ def manifest(**overrides: str) -> dict:
 
 def test_manifest_asks_for_exactly_what_tierbot_uses() -> None:
     built = manifest()
-    assert built["default_permissions"] == {
-        "actions": "read",
-        "checks": "read",
-        "contents": "write",
-        "issues": "write",
-        "metadata": "read",
-        "pull_requests": "write",
-    }
+    # The emulator's stand-in App has these too, so every emulator test runs with what a
+    # real install grants; docs/deploy.md lists them (see below).
+    assert built["default_permissions"] == DEFAULT_PERMISSIONS
+    assert built["default_permissions"]["contents"] == "write"
     assert "workflows" not in built["default_permissions"]  # bots never write workflows
     assert built["default_events"] == [
         "check_run",
@@ -94,35 +91,10 @@ def test_creation_url_for_an_account_an_organisation_and_enterprise_server() -> 
     assert app_manifest.api_url_for("https://ghe.corp/") == "https://ghe.corp/api/v3"
 
 
-class FormReader(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: dict[str, str] = {}
-        self.scripts: list[str] = []
-        self._in_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "form":
-            self.action = found["action"] or ""
-        if tag == "input":
-            self.fields[found["name"] or ""] = found["value"] or ""
-        self._in_script = tag == "script"
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script:
-            self.scripts.append(data)
-
-
 def test_form_page_carries_the_manifest_intact_and_submits_itself() -> None:
     hostile = manifest(name='tier"bot</script><script>alert(1)</script>&amp;')
     page = app_manifest.form_page("https://github.com/settings/apps/new?state=x&y", hostile)
-    reader = FormReader()
-    reader.feed(page)
+    reader = Form(page)
     assert reader.action == "https://github.com/settings/apps/new?state=x&y"
     assert json.loads(reader.fields["manifest"]) == hostile
     assert reader.scripts == ['document.getElementById("manifest").submit();']

@@ -15,7 +15,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
@@ -25,27 +24,13 @@ from bot.adapters.github_auth import GitHubApp
 from bot.cli import main
 from bot.init import EXIT_DONE, EXIT_FAILED, EXIT_USAGE, InitOptions, Outcome, run_init
 from bot.settings import read_env_file
+from tests.support.forms import Form
 from tests.support.github_emulator import GitHubEmulator
 from tests.support.server import ROOT, TierbotProcesses, wait_until
 
 pytest_plugins = ["tests.support.github_emulator.fixtures"]
 
 WEBHOOK = "https://bot.example.com/webhook"
-
-
-class Form(HTMLParser):
-    def __init__(self, page: str) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: dict[str, str] = {}
-        self.feed(page)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "form":
-            self.action = found["action"] or ""
-        elif tag == "input":
-            self.fields[found["name"] or ""] = found["value"] or ""
 
 
 def submit_form(local_url: str) -> httpx.Response:

@@ -4,7 +4,7 @@ GitHub's flow: a page POSTs the manifest to ``<github>/settings/apps/new?state=S
 ``/organizations/ORG/settings/apps/new``); the user confirms on GitHub, which redirects to the
 manifest's ``redirect_url`` with ``?code=C&state=S``; ``POST /app-manifests/C/conversions``
 then answers the new App's id, private key and webhook secret (the code is single-use and
-lives an hour). ``bot/init.py`` does the I/O; everything here is data.
+lives an hour). ``bot/manifest_flow.py`` does the I/O; everything here is data.
 """
 
 from __future__ import annotations

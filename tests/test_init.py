@@ -22,7 +22,7 @@ import pytest
 
 from bot.adapters.github_auth import GitHubApp
 from bot.cli import main
-from bot.init import EXIT_DONE, EXIT_FAILED, EXIT_USAGE, InitOptions, Outcome, run_init
+from bot.manifest_flow import EXIT_DONE, EXIT_FAILED, EXIT_USAGE, InitOptions, Outcome, run_init
 from bot.settings import read_env_file
 from tests.support.forms import Form
 from tests.support.github_emulator import GitHubEmulator

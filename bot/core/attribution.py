@@ -4,7 +4,8 @@ Pure: the check's log (pytest, or any tool that prints ``path:line:``) in, subta
 The rules, in order:
 
 1. A file named where an error was raised (``File "pkg/mod.py", line 3``, ``pkg/mod.py:12:
-   in f``, ``pkg/mod.py:12:5: F401``) that is not a test file is charged to its owner.
+   in f``, ``pkg/mod.py:12:5: F401``, or the module an ``ImportError`` could not import a
+   name from) that is not a test file is charged to its owner.
 2. A failing test file (``FAILED tests/test_x.py::test_y``, ``ERROR tests/test_x.py``, or a
    test file in a traceback) is charged to the owner of the module it tests
    (``tests/test_mod.py`` tests ``mod.py``) when a subtask of the plan owns that module, and
@@ -31,6 +32,7 @@ FAILED_TEST = re.compile(
 )
 RAISED_AT = re.compile(
     r"File \"([^\"]+?\.py)\", line \d+"  # a Python traceback
+    r"|cannot import name '[^']*' from '[^']*' \(([^()]+?\.py)\)"  # the module lacking it
     r"|^\s*([^\s:\"'()]+?\.py):\d+(?::\d+)?:",  # pytest's short traceback, linters, mypy
     re.MULTILINE,
 )

@@ -107,7 +107,7 @@ def test_template_text_names_only_the_subtasks_own_work():
     text = template_text(MODELS)
     assert text.startswith("Export data types\n\nCreate the row type")
     assert "Create or change only these files: src/shop/export_models.py" in text
-    assert "Create src/shop/export_models.py with these definitions:\n\n```python\n" in text
+    assert "Create src/shop/export_models.py: Export data types.\n\n```python\n" in text
     assert "def load_rows(path: Path) -> list[Row]:" in text
     assert "larger change" not in text
 
@@ -140,6 +140,8 @@ def test_template_requests_of_a_plan_write_exactly_the_planned_files(subtask):
     result = run_template(subtask, REPO)
     assert isinstance(result, EditSet), result
     assert result.paths == subtask.files
+    if subtask.signatures:
+        assert (result.edits[0].content or "").startswith('"""Export data types."""')
 
 
 def test_tests_template_runs_once_its_dependency_is_on_the_branch():

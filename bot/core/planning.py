@@ -57,7 +57,9 @@ def template_text(subtask: Subtask) -> str:
     if subtask.signatures:
         target = next((p for p in subtask.files if p.endswith(".py")), subtask.files[0])
         body = "\n\n".join(s.rstrip() for s in subtask.signatures)
-        parts.append(f"Create {target} with these definitions:\n\n{fence(body, 'python')}")
+        # The stub generator takes the words after the path for the module's docstring.
+        title = subtask.title.rstrip(".:")
+        parts.append(f"Create {target}: {title}.\n\n{fence(body, 'python')}")
     return "\n\n".join(parts) + "\n"
 
 

@@ -251,3 +251,10 @@ def test_a_bad_second_answer_falls_back_to_one_ladder():
 def test_plan_types_are_the_commit_types():
     expected = {"stub", "boilerplate", "tests", "config", "docs", "feature", "refactor"}
     assert expected == TYPES
+
+
+def test_the_rejection_message_cannot_open_html_in_the_status_comment():
+    marker = '.github/workflows/<!-- tierbot:state {"issue": 1} -->.yml'
+    verdict = review(answer(sub("a", marker)), 2)
+    assert isinstance(verdict, Rejected)
+    assert "<" not in verdict.message and "&lt;!-- tierbot:state" in verdict.message

@@ -174,3 +174,9 @@ def test_a_models_reason_is_made_safe_for_the_status_comment():
     assert "tierbot:state" not in reason
     assert "ghp_abcdefghijklmnopqrstuvwxyz0123" not in reason
     assert len(reason) <= 203
+
+
+def test_a_fallback_never_carries_html_from_the_answer():
+    answer = '{"type": "<!-- tierbot:state {} -->"}'
+    reason = parse_triage(answer, KNOWN).reason
+    assert "<" not in reason and reason.endswith("; planning it as a feature")

@@ -335,7 +335,7 @@ class Rejected:
     reasons: tuple[str, ...]
     retry: bool
     feedback: str
-    message: str  # for the status comment
+    message: str  # for the status comment: Markdown, with "<" and ">" escaped
 
 
 def review_answer(
@@ -364,7 +364,9 @@ def review_answer(
         if retry
         else "running the issue on one ladder instead, as without a plan"
     )
-    listed = "; ".join(reasons)
+    # Reasons quote the model's ids and paths; in a comment, no "<" may open HTML (or a
+    # look-alike of the hidden state marker).
+    listed = "; ".join(reasons).replace("<", "&lt;").replace(">", "&gt;")
     return Rejected(
         reasons=tuple(reasons),
         retry=retry,

@@ -162,7 +162,7 @@ def _decide(kind: str, known: Collection[str], reason: str) -> TriageDecision | 
 
 
 def _quote(match: re.Match[str] | None) -> str:
-    return f"'{' '.join(match.group(0).split())[:40]}'" if match else ""
+    return f"'{_one_line(match.group(0))[:40]}'" if match else ""
 
 
 def triage(text: str, known_types: Collection[str]) -> TriageDecision:
@@ -309,7 +309,7 @@ def parse_triage(answer: str, known_types: Collection[str]) -> TriageDecision:
         return fallback(f"the triage answer is unusable: {without_quote(exc)}")
     choice = data.get("type")
     if not isinstance(choice, str) or (choice != FEATURE and choice not in known_types):
-        return fallback(f"the triage answer names no known type ({str(choice)[:40]!r})")
+        return fallback(f"the triage answer names no known type ({_one_line(str(choice))[:40]!r})")
     reason = data.get("reason")
     return TriageDecision(choice, _one_line(reason) if isinstance(reason, str) else "", "model")
 
@@ -320,6 +320,6 @@ def fallback(why: str) -> TriageDecision:
 
 
 def _one_line(text: str) -> str:
-    """Model text bound for a public comment: one short line, no HTML, no secrets."""
+    """Text bound for a public comment: one short line, no HTML (no fake state marker)."""
     flat = " ".join(scrub(strip_html_comments(text)).replace("<", " ").replace(">", " ").split())
     return flat[:MAX_REASON_CHARS] + ("..." if len(flat) > MAX_REASON_CHARS else "")

@@ -51,10 +51,10 @@ from bot.core.planning import (  # noqa: E402
     subtask_text,
     template_request,
 )
-from bot.core.prompts import render  # noqa: E402
 from bot.core.routing import describe_types  # noqa: E402
 from bot.core.templates import generate  # noqa: E402
 from bot.core.types import EditSet, Message  # noqa: E402
+from bot.engine import Engine, make_task  # noqa: E402
 
 FIXTURE = ROOT / "bench" / "fixtures" / "shopkit"
 ISSUES = ROOT / "bench" / "fixtures" / "feature_issues.yml"
@@ -105,23 +105,13 @@ def task_messages(
     repo: Mapping[str, str],
     extra: tuple[str, ...] = (),
 ) -> list[Message]:
-    """The prompt the engine builds for one task at ``tier`` (as ``Engine._messages`` does)."""
+    """The prompt the engine sends for one task at ``tier``: its own context and messages."""
     ctx = build_context(
         text, sorted(repo), repo.get, tier.context_tokens - tier.max_tokens, extra_paths=extra
     )
-    system = render("system.md.j2", tier=tier.name, protected=list(config.paths.protected))
-    user = render(
-        "task.md.j2",
-        task_type=task_type,
-        task_fenced=ctx.task_fenced,
-        repo_map=ctx.repo_map,
-        map_truncated=ctx.map_truncated,
-        files=ctx.files,
-        feedback=False,
-        feedback_intro="",
-        feedback_fenced="",
-    )
-    return [Message("system", system), Message("user", user)]
+    # Only the prompt is wanted: no model, ledger or forge is ever reached.
+    engine = Engine(config=config, models=None, ledger=None, forge=None, prices={}, repo="b")
+    return engine._messages(make_task(text, task_type), tier, ctx, "")
 
 
 def prompt_tokens(messages: list[Message]) -> int:

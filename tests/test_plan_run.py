@@ -8,7 +8,14 @@ import pytest
 
 from bot.core.escalation import BudgetView, Ladder, StepKind, next_step
 from bot.core.plan import Plan, Subtask
-from bot.core.plan_run import PlannerRun, PlanRun, PlanRunError, SubtaskState, render_plan_table
+from bot.core.plan_run import (
+    Committed,
+    PlannerRun,
+    PlanRun,
+    PlanRunError,
+    SubtaskState,
+    render_plan_table,
+)
 from bot.core.state import decode_marker, encode_marker
 from bot.core.types import AttemptRecord, Outcome
 
@@ -158,3 +165,21 @@ def test_the_table_shows_each_part_its_tier_attempts_cost_and_the_totals():
     )
     assert lines[5] == "| `docs` Docs | docs | — | 0 | $0.0000 | ⏳ running |"
     assert lines[-1] == "**Total:** $0.0900 (all on senior: $0.1000)"
+
+
+def test_a_restart_never_runs_a_committed_subtask_again():
+    run = progressed().running("models")  # as if a retry of models was cut off too
+    run = PlanRun.from_json(run.to_json())  # what the restarted worker reads from the marker
+    resumed = run.resumed({"docs": Committed("d" * 40, "intern", 0.0, 0.002)})
+    docs = resumed.get("docs")
+    assert (docs.state, docs.commit, docs.tier) == (S.DONE, "d" * 40, "intern")
+    assert docs.attempts[-1].detail == "found on the branch after a restart"
+    assert resumed.get("models").state is S.PENDING  # no commit found: it runs again
+    assert resumed.get("csv") == run.get("csv")  # done subtasks are left alone
+    assert resumed.senior_cost_usd == pytest.approx(0.102)
+
+
+def test_a_resumed_commit_of_unknown_cost_is_unknown_not_free():
+    resumed = progressed().resumed({"docs": Committed("d" * 40, "junior")})
+    assert resumed.get("docs").cost_usd is None
+    assert "unknown" in render_plan_table(resumed)

@@ -70,6 +70,16 @@ def _sum(values: Iterable[float | None]) -> float | None:
     return total
 
 
+@dataclass(frozen=True)
+class Committed:
+    """A subtask's commit found on the branch by its ``Tierbot-Subtask`` trailer."""
+
+    sha: str
+    tier: str  # from its ``Tierbot-Tier`` trailer
+    cost_usd: float | None = None  # from the ledger; None when it is not known
+    senior_cost_usd: float | None = None
+
+
 class PlanRunError(ValueError):
     """A stored plan run that cannot be read back."""
 
@@ -156,6 +166,25 @@ class PlanRun:
         return replace(
             state, check_rounds=self.check_rounds + 1, last_check=excerpt[-MAX_CHECK_CHARS:]
         )
+
+    def resumed(self, committed: Mapping[str, Committed]) -> PlanRun:
+        """After a restart: a subtask left running is done if its commit is on the branch
+        (so it never runs again to a second commit), and pending again if it is not."""
+        state = self
+        for run in self.subtasks:
+            if run.state is not SubtaskState.RUNNING:
+                continue
+            found = committed.get(run.id)
+            if found is None:
+                state = state._with(run.id, state=SubtaskState.PENDING, note="interrupted")
+                continue
+            record = AttemptRecord(
+                found.tier, Outcome.GREEN, found.cost_usd, "found on the branch after a restart"
+            )
+            state = state.attempted(
+                run.id, record, senior_cost_usd=found.senior_cost_usd, commit=found.sha
+            )
+        return state
 
     def cancel(self, reason: str) -> PlanRun:
         """Stop what has not finished; commits already made stay on the branch."""

@@ -103,7 +103,9 @@ def run(
         repo = LocalRepo.open(repo_path)
         repo.head_sha()
         config = load_repo_config(repo.root)
-        name = task_type or infer_type(task_text, set(config.task_types))
+        name = task_type or infer_type(
+            task_text, {n for n, t in config.task_types.items() if t.output == "commit"}
+        )
         task = make_task(task_text, name)
         route(config, task.type)
     except (GitError, ConfigError) as exc:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import ast
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
+from bot.adapters.pathguard import UnsafePath
 from bot.hooks.common import (
     EXIT_CHANGED,
     EXIT_OK,
@@ -22,7 +22,6 @@ from bot.hooks.common import (
     Echo,
     Repo,
     Source,
-    detect_newline,
     echo,
     file_hook_main,
     is_python,
@@ -32,6 +31,7 @@ from bot.hooks.common import (
     plural,
     python_paths,
     read_staged,
+    read_text,
     read_texts,
     record_items,
     referenced,
@@ -93,7 +93,7 @@ def run(
     if not every:
         return EXIT_OK
     tests = [f for f in repo.files() if is_python(f) and is_test_path(f)]
-    mentioned = referenced(every, read_texts(repo.root, tests))
+    mentioned = referenced(every, read_texts(repo, tests))
     missing = {path: names - mentioned for path, names in wanted.items() if names - mentioned}
     if not missing:
         return EXIT_OK
@@ -178,18 +178,17 @@ def _import_root(path: str, import_name: str) -> str:
     return "/".join(parts[: max(len(parts) - depth, 0)])
 
 
-def _needs_root_conftest(root: Path, test_paths: Sequence[str]) -> bool:
-    if (root / "conftest.py").exists():
+def _needs_root_conftest(repo: Repo, test_paths: Sequence[str]) -> bool:
+    # Links count as present: a conftest.py link is left alone, never written through.
+    if repo.guard.mode("conftest.py") is not None:
         return False
-    if any((root / p).parent.joinpath("__init__.py").exists() for p in test_paths):
-        return False
+    for path in test_paths:
+        package = "/".join([*path.split("/")[:-1], "__init__.py"])
+        if repo.guard.mode(package) is not None:
+            return False
     import re
 
-    for name in _PYTEST_CONFIGS:
-        try:
-            text = (root / name).read_text("utf-8", errors="replace")
-        except OSError:
-            continue
+    for text in read_texts(repo, _PYTEST_CONFIGS):
         if re.search(r"^\s*pythonpath\s*=", text, re.M):
             return False
     return True
@@ -241,19 +240,20 @@ def _write_tests(
         plan = plans.get(target)
         if plan is None:
             try:
-                original: str | None = (repo.root / target).read_text("utf-8")
-            except FileNotFoundError:
-                original = None
+                found = read_text(repo, target)
+            except UnsafePath as exc:
+                problems.append(f"{target}:1: cannot be read: {exc.reason}")
+                continue
             except (OSError, UnicodeDecodeError) as exc:
                 problems.append(f"{target}:1: cannot be read: {exc}")
                 continue
+            original, newline = found if found is not None else (None, "\n")
             if original is not None:
-                original = original.replace("\r\n", "\n")
                 problem = _syntax_problem(target, original)
                 if problem:
                     problems.append(f"{problem} (tests would be added here)")
                     continue
-            plan = _Plan(target, original, detect_newline(repo.root / target))
+            plan = _Plan(target, original, newline)
             plans[target] = plan
         content = skeleton_tests(import_name, names, plan.current)
         if content is None:
@@ -278,7 +278,7 @@ def _write_tests(
     items: list[Item] = []
     for plan in changed:
         assert plan.current is not None
-        write_text(repo.root / plan.path, plan.current, plan.newline)
+        write_text(repo, plan.path, plan.current, plan.newline)
         if plan.original is None:
             written.append(Written(plan.path, None))
         else:
@@ -290,8 +290,8 @@ def _write_tests(
             share = (len(plan.current) - len(plan.original or "")) // count
             for name in names:
                 items.append(_item(source.path, name.name, plan.path, len(source.text), share))
-    if "" in roots and _needs_root_conftest(repo.root, [p.path for p in changed]):
-        write_text(repo.root / "conftest.py", ROOT_CONFTEST)
+    if "" in roots and _needs_root_conftest(repo, [p.path for p in changed]):
+        write_text(repo, "conftest.py", ROOT_CONFTEST)
         written.append(Written("conftest.py", None))
         out(f"{HOOK}: wrote conftest.py: lets plain pytest import the modules at the root")
     format_written(repo.root, written, setting=config.hooks.format, out=out, hook=HOOK)

@@ -55,8 +55,7 @@ class PathGuard:
         finally:
             os.close(parent)
         with os.fdopen(fd, "rb") as handle:
-            self._require_regular(fd, path)
-            if os.fstat(fd).st_size > self.max_read_bytes:
+            if self._require_regular(fd, path).st_size > self.max_read_bytes:
                 raise UnsafePath(path, self._too_large(path))
             data = handle.read(self.max_read_bytes + 1)
         if len(data) > self.max_read_bytes:  # it grew while being read
@@ -178,9 +177,11 @@ class PathGuard:
         )
 
     @staticmethod
-    def _require_regular(fd: int, path: str) -> None:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+    def _require_regular(fd: int, path: str) -> os.stat_result:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise UnsafePath(path, f"{path} is not a regular file")
+        return info
 
     def _too_large(self, path: str) -> str:
         return f"{path} is larger than the {self.max_read_bytes} bytes tierbot reads from a file"

@@ -226,6 +226,7 @@ class CheckoutView:
 
     def __init__(self, repo: LocalRepo) -> None:
         self._repo = repo
+        self._guard = PathGuard(repo.root)
 
     @property
     def root(self) -> Path:
@@ -240,7 +241,7 @@ class CheckoutView:
         return sorted(set(out.splitlines()))
 
     def read(self, path: str) -> str | None:
-        return PathGuard(self.root).read_text(path)
+        return self._guard.read_text(path)
 
     def apply(self, edits: EditSet) -> None:
         raise GitError("the checkout view is read-only")

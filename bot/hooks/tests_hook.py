@@ -237,24 +237,11 @@ def _write_tests(
             out(f"{HOOK}: {source.path}: skipped: {import_name!r} cannot be imported by tests")
             continue
         target = _test_path(source.path, import_name, files, config.hooks.tests_path)
-        plan = plans.get(target)
-        if plan is None:
-            try:
-                found = read_text(repo, target)
-            except UnsafePath as exc:
-                problems.append(f"{target}:1: cannot be read: {exc.reason}")
-                continue
-            except (OSError, UnicodeDecodeError) as exc:
-                problems.append(f"{target}:1: cannot be read: {exc}")
-                continue
-            original, newline = found if found is not None else (None, "\n")
-            if original is not None:
-                problem = _syntax_problem(target, original)
-                if problem:
-                    problems.append(f"{problem} (tests would be added here)")
-                    continue
-            plan = _Plan(target, original, newline)
-            plans[target] = plan
+        plan = plans.get(target) or _open_plan(repo, target)
+        if isinstance(plan, str):
+            problems.append(plan)
+            continue
+        plans[target] = plan
         content = skeleton_tests(import_name, names, plan.current)
         if content is None:
             continue
@@ -272,7 +259,40 @@ def _write_tests(
             out(f"{HOOK}: {plan.path}: not written: the new text would change existing lines")
             return EXIT_CHANGED
 
-    from bot.hooks.formatting import Written, added_ranges, format_written
+    from bot.hooks.formatting import format_written
+
+    written, items = _write_plans(repo, changed, roots, out)
+    format_written(repo.root, written, setting=config.hooks.format, out=out, hook=HOOK)
+    record_items(repo, items, config=config, env=repo.env, out=out, hook=HOOK)
+    elapsed = time.monotonic() - started
+    out(
+        f"{HOOK}: {plural(len(items), 'name')} got skeleton tests in {elapsed:.2f}s, free; "
+        "review them, stage them and commit again"
+    )
+    return EXIT_CHANGED
+
+
+def _open_plan(repo: Repo, target: str) -> _Plan | str:
+    """The plan for extending (or creating) ``target``, or the problem line saying why not."""
+    try:
+        found = read_text(repo, target)
+    except UnsafePath as exc:
+        return f"{target}:1: cannot be read: {exc.reason}"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"{target}:1: cannot be read: {exc}"
+    original, newline = found if found is not None else (None, "\n")
+    if original is not None:
+        problem = _syntax_problem(target, original)
+        if problem:
+            return f"{problem} (tests would be added here)"
+    return _Plan(target, original, newline)
+
+
+def _write_plans(
+    repo: Repo, changed: Sequence[_Plan], roots: set[str], out: Echo
+) -> tuple[list[Written], list[Item]]:
+    """Write the test files (and a root conftest.py when one is needed); what was written."""
+    from bot.hooks.formatting import Written, added_ranges
 
     written: list[Written] = []
     items: list[Item] = []
@@ -294,14 +314,7 @@ def _write_tests(
         write_text(repo, "conftest.py", ROOT_CONFTEST)
         written.append(Written("conftest.py", None))
         out(f"{HOOK}: wrote conftest.py: lets plain pytest import the modules at the root")
-    format_written(repo.root, written, setting=config.hooks.format, out=out, hook=HOOK)
-    record_items(repo, items, config=config, env=repo.env, out=out, hook=HOOK)
-    elapsed = time.monotonic() - started
-    out(
-        f"{HOOK}: {plural(len(items), 'name')} got skeleton tests in {elapsed:.2f}s, free; "
-        "review them, stage them and commit again"
-    )
-    return EXIT_CHANGED
+    return written, items
 
 
 def _item(path: str, name: str, test_path: str, read: int, wrote: int) -> Item:

@@ -608,12 +608,15 @@ def load_config(text: str | None, *, file: str = REPO_CONFIG_PATH) -> RepoConfig
 
 
 def load_repo_config(repo_root: Path) -> RepoConfig:
-    """Read ``.github/tierbot.yml`` under ``repo_root`` if present."""
-    path = repo_root / REPO_CONFIG_PATH
+    """Read ``.github/tierbot.yml`` under ``repo_root`` if present (never through a link)."""
+    from bot.adapters.pathguard import PathGuard, UnsafePath
+
     try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
+        text = PathGuard(repo_root).read_bytes(REPO_CONFIG_PATH).decode("utf-8")
+    except (FileNotFoundError, NotADirectoryError):
         return load_config(None)
+    except UnsafePath as exc:
+        raise ConfigError(REPO_CONFIG_PATH, "<file>", f"cannot be read: {exc.reason}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(REPO_CONFIG_PATH, "<file>", f"cannot be read: {exc}") from None
     return load_config(text, file=REPO_CONFIG_PATH)

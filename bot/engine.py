@@ -43,6 +43,7 @@ from bot.ports import (
     ModelError,
     ModelErrorKind,
     Models,
+    PathRefused,
     Workspace,
     WorkspaceError,
 )
@@ -650,6 +651,10 @@ class Engine:
                     trailers={"Tierbot-Tier": tier.name, "Tierbot-Task": task.slug},
                 )
             )
+        except PathRefused as exc:
+            produced.outcome, produced.detail = Outcome.POLICY, f"edit refused: {exc}"
+            produced.feedback = f"These edits are not allowed: {exc}"
+            return produced
         except WorkspaceError as exc:
             produced.outcome, produced.detail = Outcome.INVALID_EDIT, str(exc)
             produced.feedback = f"{exc}\n{exc.output}".strip()

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from bot.adapters.git import LocalRepo
 from bot.adapters.ledger import SqlLedger
 from bot.adapters.llm import LiteLLMModels
-from bot.config import BudgetSpec, Price, TierSpec, load_config
+from bot.config import BudgetSpec, Price, RepoConfig, TierSpec, load_config
 from bot.core import budget as money
-from bot.core.types import Completion, Message, Outcome, Task, Usage
+from bot.core.types import Completion, Message, Outcome, Status, Task, Usage
 from bot.engine import Engine, make_task
 from bot.executor import Executor
 from bot.handlers.debug import debug_on_label
@@ -25,7 +25,8 @@ from bot.hooks import stubs_hook
 from bot.hooks.common import Repo
 from bot.metering import ERRORS, REFUSED, MemoryBudgets, Meter
 from bot.ports import CallRecord, ModelError, ModelErrorKind
-from tests.support.fakes import FakeForge
+from tests.support import model_server
+from tests.support.fakes import FakeForge, FakeLedger, FakeWorkspace, failed
 from tests.support.handlers import REPO, Bench, repo_config
 from tests.support.model_server import FALLBACK, raw
 from tests.support.repos import make_repo
@@ -371,3 +372,88 @@ def test_every_caller_records_a_failed_call_with_the_usage_it_carries(
     )
     assert first.cost_usd == pytest.approx(money.cost(price, USAGE))
     assert "no text content" in first.error
+
+
+# -- emoji and punctuation: the charge stays under the per-task cap ---------------------------
+
+HEAVY_TEXTS = {
+    "emoji": "Make it work 🙈🙈🙈 🚀🚀 👍🏽👍🏽 🧑‍💻 ✨✨✨ " * 40,
+    "punctuation": "Fix: ((a)) [[b]] {{c}} <<d>> ;;; ,,, ... !!! ??? --- === +++ *** " * 40,
+}
+TASK_CAP = 0.025
+
+
+def heavy_config(url: str, cap: float) -> RepoConfig:
+    """Prompt-heavy pricing and short answers, so an under-counted prompt shows in the bill."""
+    tiers = "".join(
+        f"  {name}:\n    model: openai/{name}-model\n    api_base: {url}\n    api_key_env: null\n"
+        "    max_tokens: 60\n    context_tokens: 32000\n    timeout: 30\n"
+        "    price: {input_per_mtok: 3.0, output_per_mtok: 3.0}\n"
+        for name in ("junior", "senior")
+    )
+    return load_config(
+        f"tiers:\n{tiers}task_types: {{feature: {{attempts: 8}}}}\n"
+        f"budget: {{per_task_usd: {cap}, per_day_usd: 5.0}}\n"
+    )
+
+
+def old_estimate_cap(config: RepoConfig, text: str) -> float:
+    """1.25 times the first call's worst case at three characters per token (the old
+    admission): a cap the old estimate admits a call under, and the real count passes."""
+    engine = Engine(
+        config=config,
+        models=LiteLLMModels(env={}),
+        ledger=FakeLedger(),
+        forge=FakeForge([]),
+        prices={},
+        repo="octo/shop",
+    )
+    tier = config.tier("junior")
+    messages = engine.prompt(tier, make_task(text, "feature"), FakeWorkspace({"calc.py": BROKEN}))
+    tokens = sum(money.estimate_tokens(m.content) for m in messages)
+    worst = money.worst_case(tier.price, tokens, tier.max_tokens)
+    assert worst is not None
+    return 1.25 * worst
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cap", ["0.025", "one old worst case"])
+@pytest.mark.parametrize("text", sorted(HEAVY_TEXTS))
+@pytest.mark.parametrize("tokenizer", ["scripted", "o200k_base", "cl100k_base"])
+def test_heavy_prompts_are_charged_within_the_per_task_cap(
+    tmp_path: Path, text: str, tokenizer: str, cap: str
+):
+    count = counters().get(tokenizer, model_server.count_tokens)
+    # A new edit each time, so that every answer commits and the check decides.
+    edits = [
+        f"### calc.py\n```python\ndef add(a, b):\n    return a + b  # {n} 🙈 !!! ;;;\n```\n"
+        for n in range(40)
+    ]
+    with (
+        model_server.ScriptedModelServer(count=count) as server,
+        SqlLedger(f"sqlite:///{tmp_path / 'l.db'}") as ledger,
+    ):
+        server.script(FALLBACK, [model_server.reply(e) for e in edits])
+        config = heavy_config(server.url, 0.025)
+        if cap != "0.025":
+            config = heavy_config(server.url, old_estimate_cap(config, HEAVY_TEXTS[text]))
+        engine = Engine(
+            config=config,
+            models=LiteLLMModels(env={}),
+            ledger=ledger,
+            forge=FakeForge([failed()] * 30),
+            prices={},
+            repo="octo/shop",
+        )
+        workspace = FakeWorkspace({"calc.py": BROKEN})
+        executor = Executor(forge=engine.forge, workspace=workspace, dry_run=False)
+        result = engine.run(make_task(HEAVY_TEXTS[text], "feature"), workspace, executor)
+        recorded = sum(c.record.cost_usd or 0.0 for c in ledger.calls(result.task_id or 0))
+        requests = server.requests
+    billed = 0.0
+    for request, edit in zip(requests, edits, strict=False):
+        usage = Usage(model_server.prompt_tokens(request.messages, count), count(edit))
+        billed += money.cost(Price(3.0, 3.0), usage) or 0.0
+    assert billed <= config.budget.per_task_usd
+    assert billed == pytest.approx(recorded)
+    assert result.status is Status.BUDGET_STOP  # it kept trying until the money ran out

@@ -161,3 +161,16 @@ def test_runs_of_one_issue_share_its_per_task_budget():
 
 def go_task(eng: Engine, ws: FakeWorkspace, task):
     return eng.run(task, ws, Executor(forge=eng.forge, workspace=ws, dry_run=False))
+
+
+def test_a_state_saved_before_budgets_moved_to_the_ledger_still_resumes():
+    """States saved by earlier versions carry the spend they counted; it is now read from
+    the ledger at every step, so those keys are ignored."""
+    models = FakeModels({"junior": [GOOD, OTHER]})
+    ledger, ws = FakeLedger(), FakeWorkspace(FILES)
+    eng = engine(models, ledger, FakeForge([None, None]))
+    result, executor = go(eng, ws, "Implement mul in calc.py", "feature")
+    assert result.state is not None
+    saved = {**result.state.to_json(), "spent_before_today": 1.5, "spent": 0.25}
+    resumed = eng.resume(TaskRun.from_json(saved), passed(), ws, executor)
+    assert resumed.status is Status.DONE

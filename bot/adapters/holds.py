@@ -18,8 +18,22 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Float, Index, Integer, String, Text, func, select, update
+from sqlalchemy import (
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from bot.adapters.sql_time import UTCDateTime
@@ -54,6 +68,40 @@ class BudgetHoldORM(HoldsBase):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# The statements are built once: a reservation runs on every model call, and building them
+# each time costs more than running them on SQLite.
+_TABLE = cast(Table, BudgetHoldORM.__table__)
+_T = _TABLE.c
+_COUNTED = func.coalesce(_T.charged_usd, _T.worst_usd)
+_EXPIRE = (
+    update(_TABLE)
+    .where(
+        _T.account == bindparam("b_account"), _T.state == OPEN, _T.expires_at < bindparam("b_now")
+    )
+    .values(state=EXPIRED)
+)
+_SPENT = select(
+    func.sum(case((_T.budget_key == bindparam("b_key"), _COUNTED), else_=0.0)),
+    func.sum(
+        case(
+            ((_T.repo == bindparam("b_repo")) & (_T.created_at >= bindparam("b_day")), _COUNTED),
+            else_=0.0,
+        )
+    ),
+    func.sum(case((_T.created_at >= bindparam("b_month"), _COUNTED), else_=0.0)),
+).where(
+    # Every hold of a task's key is of one repository, so of the same account.
+    _T.account == bindparam("b_account"),
+    (_T.created_at >= bindparam("b_month")) | (_T.budget_key == bindparam("b_key")),
+)
+_INSERT = insert(_TABLE)
+_SETTLE = (
+    update(_TABLE)
+    .where(_T.id == bindparam("b_hold_id"))
+    .values(charged_usd=bindparam("b_charged"), state=SETTLED, settled_at=bindparam("b_settled_at"))
+)
+
+
 def reserve(
     session: Session,
     scope: Scope,
@@ -66,62 +114,48 @@ def reserve(
     """Hold ``worst_usd`` for ``scope`` unless a cap of ``budget`` would be passed."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_lock_key(scope.account))))
-    session.execute(
-        update(BudgetHoldORM)
-        .where(
-            BudgetHoldORM.account == scope.account,
-            BudgetHoldORM.state == OPEN,
-            BudgetHoldORM.expires_at < now,
-        )
-        .values(state=EXPIRED)
-    )
+    session.execute(_EXPIRE, {"b_account": scope.account, "b_now": now})
     spend = spent(session, scope, now=now)
     cap = money.over_cap(budget, spend, worst_usd)
     if cap is not None:
         return Admission(None, spend, cap)
-    row = BudgetHoldORM(
-        repo=scope.repo,
-        account=scope.account,
-        budget_key=scope.key,
-        worst_usd=worst_usd,
-        charged_usd=None,
-        state=OPEN,
-        created_at=now,
-        expires_at=now + timedelta(seconds=ttl_s),
+    inserted = session.execute(
+        _INSERT,
+        {
+            "repo": scope.repo,
+            "account": scope.account,
+            "budget_key": scope.key,
+            "worst_usd": worst_usd,
+            "charged_usd": None,
+            "state": OPEN,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=ttl_s),
+        },
     )
-    session.add(row)
-    session.flush()
-    return Admission(row.id, spend)
+    hold_id = inserted.inserted_primary_key[0]  # type: ignore[attr-defined]
+    return Admission(int(hold_id), spend)
 
 
 def settle(session: Session, hold_id: int, charged_usd: float, *, now: datetime) -> None:
     """Count the hold at ``charged_usd`` from now on (a late settle of an expired hold too)."""
-    row = session.get(BudgetHoldORM, hold_id)
-    if row is None:
+    settled = session.execute(
+        _SETTLE, {"b_hold_id": hold_id, "b_charged": charged_usd, "b_settled_at": now}
+    )
+    if settled.rowcount != 1:  # type: ignore[attr-defined]
         raise LookupError(f"no budget hold with id {hold_id}")
-    row.charged_usd = charged_usd
-    row.state = SETTLED
-    row.settled_at = now
 
 
 def spent(session: Session, scope: Scope, *, now: datetime) -> Spend:
-    """Settled charges plus open and expired holds at their worst case, per cap."""
-    counted = func.coalesce(
-        func.sum(func.coalesce(BudgetHoldORM.charged_usd, BudgetHoldORM.worst_usd)), 0.0
-    )
-    task = session.scalar(select(counted).where(BudgetHoldORM.budget_key == scope.key))
-    today = session.scalar(
-        select(counted).where(
-            BudgetHoldORM.repo == scope.repo, BudgetHoldORM.created_at >= money.day_start(now)
-        )
-    )
-    month = session.scalar(
-        select(counted).where(
-            BudgetHoldORM.account == scope.account,
-            BudgetHoldORM.created_at >= money.month_start(now),
-        )
-    )
-    return Spend(float(task or 0.0), float(today or 0.0), float(month or 0.0))
+    """Settled charges plus open and expired holds at their worst case, per cap, in one read."""
+    params = {
+        "b_key": scope.key,
+        "b_repo": scope.repo,
+        "b_account": scope.account,
+        "b_day": money.day_start(now),
+        "b_month": money.month_start(now),
+    }
+    task, today, this_month = (float(v or 0.0) for v in session.execute(_SPENT, params).one())
+    return Spend(task, today, this_month)
 
 
 def _lock_key(account: str) -> int:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -24,38 +21,15 @@ from bot.core.types import Status
 from bot.engine import Engine, make_task
 from bot.executor import Executor
 from tests.support import budget_load
-from tests.support.databases import database_url
+from tests.support.databases import T0, Clock
 from tests.support.fakes import FakeForge, FakeWorkspace, failed
 from tests.support.model_server import ScriptedModelServer, reply
 from tests.support.tokenizers import counters
 
-T0 = datetime(2025, 3, 17, 12, 0, tzinfo=UTC)
+pytest_plugins = ["tests.support.ledger_fixtures"]
+
 CAPS = BudgetSpec(per_task_usd=1.0, per_day_usd=5.0, per_month_usd=10.0)
 SCOPE = scope_for("octo/shop", "octo/shop#1")
-
-
-@dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from database_url(request.param, tmp_path)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def ledger(db_url: str, clock: Clock) -> Iterator[SqlLedger]:
-    with SqlLedger(db_url, clock=clock) as led:
-        yield led
 
 
 def test_a_hold_counts_its_worst_case_until_settled(ledger: SqlLedger) -> None:

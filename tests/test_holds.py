@@ -1,8 +1,8 @@
 """Tests for bot/adapters/holds.py: reserve-then-settle in SQLite and PostgreSQL, under load.
 
-The acceptance tests run eight tasks at once against one day cap, as threads (the engine over
-litellm) and as separate processes (the meter over plain HTTP), and count what the scripted
-"provider" billed from its own request log, with a real tokenizer behind its usage.
+The acceptance tests run eight tasks at once against one day cap, as threads (the engine) and
+as separate processes (the meter), and count what the scripted "provider" billed from its own
+request log, with a real tokenizer behind its usage.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import multiprocessing
 import threading
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from bot.adapters.ledger import SqlLedger
-from bot.adapters.llm import LiteLLMModels
 from bot.config import BudgetSpec, load_config
 from bot.core.budget import Spend, scope_for
 from bot.core.types import Status
@@ -143,17 +143,16 @@ def test_eight_concurrent_engine_tasks_never_pass_the_day_cap(db_url: str) -> No
     with ScriptedModelServer(count=count) as server:
         server.script("*", [reply(EDIT)])
         config = load_config(engine_config(server.url))
-        models = LiteLLMModels(env={})
         results: list[Status] = []
         errors: list[BaseException] = []
         start = threading.Barrier(8)
 
         def task(n: int) -> None:
             try:
-                with SqlLedger(db_url) as ledger:
+                with SqlLedger(db_url) as ledger, httpx.Client() as client:
                     engine = Engine(
                         config=config,
-                        models=models,
+                        models=budget_load.HttpModels(client),
                         ledger=ledger,
                         forge=FakeForge([failed()] * 20),
                         prices={},

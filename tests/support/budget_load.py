@@ -1,8 +1,9 @@
 """Load for the budget tests: tasks that spend until the ledger refuses, in threads or processes.
 
 ``spend_until_refused`` is what one worker process does: metered calls through one ledger until
-a cap refuses one. Its models port is a small OpenAI-compatible HTTP client (httpx), so eight
-spawned processes do not each pay litellm's import; the threads tests use litellm itself.
+a cap refuses one. The models port is a small OpenAI-compatible HTTP client (httpx) whose
+connections close with it, so eight spawned processes do not each pay litellm's import and
+eight threads leave no pooled connection behind; litellm's own path is tested elsewhere.
 """
 
 from __future__ import annotations

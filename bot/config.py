@@ -84,8 +84,9 @@ class PathPolicy:
 
 @dataclass(frozen=True)
 class BudgetSpec:
-    per_task_usd: float
-    per_day_usd: float
+    per_task_usd: float  # everything spent on one task (on GitHub: on one issue, all its runs)
+    per_day_usd: float  # per repository, from midnight UTC
+    per_month_usd: float | None = None  # per GitHub account (installation), from the 1st UTC
 
 
 HOOK_NAMES = ("tests", "stubs")
@@ -380,7 +381,9 @@ def validate(data: Any, file: str) -> RepoConfig:
         data.get("paths", {}),
         ("allowed", "protected", "max_files", "max_file_bytes"),
     )
-    budget_r = _Reader(file, "budget", data.get("budget", {}), ("per_task_usd", "per_day_usd"))
+    budget_r = _Reader(
+        file, "budget", data.get("budget", {}), ("per_task_usd", "per_day_usd", "per_month_usd")
+    )
     return RepoConfig(
         ladder=tuple(ladder),
         tiers=tiers,
@@ -398,6 +401,9 @@ def validate(data: Any, file: str) -> RepoConfig:
         budget=BudgetSpec(
             per_task_usd=budget_r.non_negative_number("per_task_usd", 2.0),
             per_day_usd=budget_r.non_negative_number("per_day_usd", 20.0),
+            per_month_usd=None
+            if budget_r.data.get("per_month_usd") is None
+            else budget_r.non_negative_number("per_month_usd", 0.0),
         ),
         source=file,
         hooks=_hooks(file, data.get("hooks", {}), tiers, tuple(ladder)),

@@ -26,6 +26,31 @@ def _fail(message: str) -> None:
     raise SystemExit(EXIT_USAGE)
 
 
+def _settings() -> Any:
+    """Settings from the environment; a malformed allowlist setting is a usage error."""
+    from bot.access import AccessError
+    from bot.settings import Settings
+
+    try:
+        return Settings.from_env(os.environ)
+    except AccessError as exc:
+        _fail(str(exc))
+
+
+def _protect_logs(redactor: Any) -> None:
+    """Every log handler configured so far (and Python's last-resort one) redacts its records."""
+    import logging
+
+    from bot.core.logs import RedactingFilter
+
+    found = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    handlers = {h for lg in found if isinstance(lg, logging.Logger) for h in lg.handlers}
+    for handler in handlers | ({logging.lastResort} if logging.lastResort else set()):
+        for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+            handler.removeFilter(old)  # a second command in one process (tests) replaces it
+        handler.addFilter(RedactingFilter(redactor))
+
+
 def _repo_option(help_text: str | None = REPO_HELP) -> Callable[[F], F]:
     """``--repo``: the local repository a command works on."""
     return click.option(
@@ -74,14 +99,15 @@ def run(
     from bot.config import ConfigError, load_repo_config
     from bot.core.routing import infer_type, route
     from bot.engine import make_task
-    from bot.settings import Settings
 
     task_text = _task_text(text, issue_file)
-    settings = Settings.from_env(os.environ)
+    settings = _settings()
+    redactor = settings.redactor()
+    _protect_logs(redactor)
     try:
         repo = LocalRepo.open(repo_path)
         repo.head_sha()
-        config = load_repo_config(repo.root)
+        config = load_repo_config(repo.root, access=settings.model_access)
         name = task_type or infer_type(task_text, set(config.task_types))
         task = make_task(task_text, name)
         route(config, task.type)
@@ -91,11 +117,11 @@ def run(
     if dry_run:
         _dry_run(repo, config, settings, task, as_json)
         return
-    result = _run(repo, config, settings, task, as_json)
+    result = _run(repo, config, settings, task, redactor)
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
+        click.echo(redactor.tokens(json.dumps(result.to_json(), indent=2)))
     else:
-        click.echo(result.status_line())
+        click.echo(redactor(result.status_line()))
     from bot.core.types import Status
 
     raise SystemExit(
@@ -119,7 +145,7 @@ def _task_text(text: str | None, issue_file: Path | None) -> str:
     return text
 
 
-def _engine(repo: Any, config: Any, settings: Any, *, echo: Any) -> Any:
+def _engine(repo: Any, config: Any, settings: Any, *, echo: Any, redactor: Any) -> Any:
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.llm import LiteLLMModels
     from bot.adapters.localforge import LocalForge
@@ -128,27 +154,29 @@ def _engine(repo: Any, config: Any, settings: Any, *, echo: Any) -> Any:
 
     return Engine(
         config=config,
-        models=LiteLLMModels(env=settings.env),
-        ledger=SqlLedger(settings.ledger_url(repo.git_dir)),
-        forge=LocalForge(env=settings.env, echo=echo),
+        models=LiteLLMModels(env=settings.model_keys(), redact=redactor.tokens),
+        ledger=SqlLedger(settings.ledger_url(repo.git_dir), redactor=redactor),
+        forge=LocalForge(env=settings.env, echo=echo, redact=redactor),
         prices=load_price_table(),
         repo=str(repo.root),
         progress=echo,
     )
 
 
-def _run(repo: Any, config: Any, settings: Any, task: Any, as_json: bool) -> Any:
+def _run(repo: Any, config: Any, settings: Any, task: Any, redactor: Any) -> Any:
     from bot.executor import Executor
 
     def echo(line: str) -> None:
-        click.echo(f"tierbot: {line}", err=True)
+        click.echo(f"tierbot: {redactor(line)}", err=True)
 
-    engine = _engine(repo, config, settings, echo=echo)
+    engine = _engine(repo, config, settings, echo=echo, redactor=redactor)
     branch = repo.unique_branch(task.slug)
     echo(f"{task.type} task on branch {branch} (worktree; your checkout is not touched)")
     workspace = repo.add_worktree(branch)
     try:
-        executor = Executor(forge=engine.forge, workspace=workspace, dry_run=False)
+        executor = Executor(
+            forge=engine.forge, workspace=workspace, dry_run=False, redactor=redactor
+        )
         result = engine.run(task, workspace, executor)
     finally:
         repo.remove_worktree(workspace)
@@ -161,7 +189,7 @@ def _dry_run(repo: Any, config: Any, settings: Any, task: Any, as_json: bool) ->
     from bot.adapters.git import CheckoutView
     from bot.engine import plan
 
-    engine = _engine(repo, config, settings, echo=lambda _line: None)
+    engine = _engine(repo, config, settings, echo=lambda _line: None, redactor=settings.redactor())
     result = plan(engine, task, CheckoutView(repo))
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
@@ -197,12 +225,11 @@ def report(repo_path: Path, all_repos: bool, as_json: bool) -> None:
     from bot.adapters.ledger import SqlLedger
     from bot.config import ConfigError, load_repo_config
     from bot.report import build_report, render_table, report_to_json
-    from bot.settings import Settings
 
-    settings = Settings.from_env(os.environ)
+    settings = _settings()
     try:
         repo = LocalRepo.open(repo_path)
-        config = load_repo_config(repo.root)
+        config = load_repo_config(repo.root, access=settings.model_access)
     except (GitError, ConfigError) as exc:
         _fail(str(exc))
         return
@@ -296,17 +323,19 @@ def serve(host: str, port: int, workers: int) -> None:
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.queue_sql import SqlQueue
     from bot.app import create_app
-    from bot.settings import Settings
 
-    settings = Settings.from_env(os.environ)
+    settings = _settings()
     if not settings.webhook_secret:
         _fail("TIERBOT_WEBHOOK_SECRET is not set: the secret configured on the GitHub App")
-    app = create_app(
-        secret=settings.webhook_secret, queue=SqlQueue(SqlLedger(settings.server_db_url()))
-    )
+    redactor = settings.redactor()
+    ledger = SqlLedger(settings.server_db_url(), redactor=redactor)
+    app = create_app(secret=settings.webhook_secret, queue=SqlQueue(ledger))
+    # uvicorn sets its log handlers up when its Config is made: redact them after that.
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    _protect_logs(redactor)
     children = [subprocess.Popen([sys.executable, "-m", "bot", "worker"]) for _ in range(workers)]
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        server.run()
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)
@@ -327,26 +356,31 @@ def worker(lease: float) -> None:
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.queue_sql import SqlQueue
     from bot.handlers import build_router
-    from bot.settings import Settings
     from bot.wiring import context_factory
     from bot.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = Settings.from_env(os.environ)
+    settings = _settings()
+    redactor = settings.redactor()
+    _protect_logs(redactor)
     try:
         from bot.adapters.github_auth import GitHubApp
 
-        GitHubApp.from_env(settings.env)
+        GitHubApp.from_env(settings.env, redactor=redactor)
     except GitHubConfigError as exc:
         _fail(str(exc))
-    ledger = SqlLedger(settings.server_db_url())
+    ledger = SqlLedger(settings.server_db_url(), redactor=redactor)
     name = f"{socket.gethostname()}:{os.getpid()}"
+    context = context_factory(
+        settings, ledger, echo=lambda line: click.echo(redactor(line), err=True), redactor=redactor
+    )
     runner = Worker(
         queue=SqlQueue(ledger, lease_s=lease),
         router=build_router(),
-        context=context_factory(settings, ledger, echo=lambda line: click.echo(line, err=True)),
+        context=context,
         name=name,
         heartbeat_s=max(lease / 4, 1.0),
+        redact=redactor,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -364,7 +398,6 @@ def replay(file: Path, event_name: str, dry_run: bool) -> None:
     from bot.adapters.ledger import SqlLedger
     from bot.events import EventError, parse_event
     from bot.handlers import build_router
-    from bot.settings import Settings
     from bot.wiring import context_factory
 
     try:
@@ -376,21 +409,25 @@ def replay(file: Path, event_name: str, dry_run: bool) -> None:
     except EventError as exc:
         _fail(f"{file} is not a valid {event_name} payload: {exc}")
         return
-    settings = Settings.from_env(os.environ)
+    settings = _settings()
+    redactor = settings.redactor()
+    _protect_logs(redactor)
     offline = dry_run and not settings.env.get("TIERBOT_APP_ID")
-    ledger = (
-        SqlLedger(settings.db_url or "sqlite://")
-        if dry_run
-        else SqlLedger(settings.server_db_url())
-    )
+    url = (settings.db_url or "sqlite://") if dry_run else settings.server_db_url()
+    ledger = SqlLedger(url, redactor=redactor)
     handlers = build_router().handlers_for(event)
     click.echo(
         f"{event.kind} for {event.repo.full_name if event.repo else '?'}: "
         f"{len(handlers)} handler(s)"
     )
-    ctx = context_factory(settings, ledger, dry_run=dry_run, offline=offline, echo=click.echo)(
-        event
-    )
+    ctx = context_factory(
+        settings,
+        ledger,
+        dry_run=dry_run,
+        offline=offline,
+        echo=lambda line: click.echo(redactor(line)),
+        redactor=redactor,
+    )(event)
     for handler in handlers:
         click.echo(f"- {handler.__module__}.{handler.__name__}")
         handler(event, ctx)

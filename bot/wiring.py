@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.core.logs import Redactor
 from bot.events import Event
 from bot.handlers.context import Context
 from bot.settings import Settings
@@ -51,14 +52,22 @@ def context_factory(
     dry_run: bool = False,
     offline: bool = False,
     echo: Callable[[str], None] = lambda _line: None,
+    redactor: Redactor | None = None,
 ) -> Callable[[Event], Context]:
-    """One Context per event; GitHub clients are cached per installation."""
+    """One Context per event; GitHub clients are cached per installation.
+
+    ``redactor`` is the process's one redactor (``Settings.redactor()`` when not given): the
+    App adds its key and every installation token it mints to it, and the models, the
+    executor and the handlers' log readers apply it.
+    """
     from bot.adapters.github_tasks import IssueTaskStore
     from bot.adapters.llm import LiteLLMModels
     from bot.adapters.prices import load_price_table
 
+    redact = redactor if redactor is not None else settings.redactor()
     store = IssueTaskStore(ledger)
-    models = LiteLLMModels(env=settings.env)
+    # The models see only the allowed key variables, never the rest of the environment.
+    models = LiteLLMModels(env=settings.model_keys(), redact=redact.tokens)
     prices = load_price_table()
     forges: dict[int, Any] = {}
     app: Any = None
@@ -76,7 +85,7 @@ def context_factory(
             if event.installation_id is None:
                 raise PermanentError(f"{event.kind} carries no installation id")
             if app is None:
-                app = GitHubApp.from_env(settings.env)
+                app = GitHubApp.from_env(settings.env, redactor=redact)
             github = forges.get(event.installation_id)
             if github is None:
                 pacing: dict[str, Any] = (
@@ -96,6 +105,8 @@ def context_factory(
             workdir=settings.workdir,
             dry_run=dry_run,
             echo=echo,
+            access=settings.model_access,
+            redactor=redact,
         )
 
     return make

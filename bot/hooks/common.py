@@ -164,12 +164,17 @@ def repo_config(repo: Repo) -> RepoConfig | None:
 
 
 def load_config(repo: Repo) -> RepoConfig:
-    """The repository config merged over the packaged defaults; a bad file is a HookError."""
+    """The repository config merged over the packaged defaults; a bad file is a HookError.
+
+    Key variables and model hosts are checked against the allowlist of the developer's own
+    environment (``TIERBOT_ALLOWED_KEY_ENVS`` / ``TIERBOT_ALLOWED_API_BASES``).
+    """
+    from bot.access import AccessError, ModelAccess
     from bot.config import ConfigError, load_repo_config
 
     try:
-        return load_repo_config(repo.root)
-    except ConfigError as exc:
+        return load_repo_config(repo.root, access=ModelAccess.from_env(repo.env))
+    except (ConfigError, AccessError) as exc:
         raise HookError(f"error: {exc}") from None
 
 

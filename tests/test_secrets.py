@@ -209,6 +209,59 @@ def test_every_github_write_of_the_executor_is_redacted():
     assert planted.leaks(json.dumps([repr(a.action) for a in executor.log]), known) == []
 
 
+def test_a_failed_jobs_stored_error_holds_no_secret(tmp_path):
+    from bot.adapters.ledger import SqlLedger
+    from bot.adapters.queue_sql import SqlQueue
+    from bot.router import Router
+    from bot.worker import Worker
+
+    known = {"OPENAI_API_KEY": planted.ENV["OPENAI_API_KEY"]}
+    router = Router()
+
+    @router.on("issues.opened")
+    def explode(event: object, ctx: object) -> None:
+        raise RuntimeError(f"request failed: {planted.issue_text(known)}")
+
+    url = f"sqlite:///{tmp_path / 'q.sqlite3'}"
+    with SqlLedger(url) as ledger:
+        queue = SqlQueue(ledger)
+        payload = {"action": "opened", "issue": {"number": 1, "title": "t"}}
+        queue.accept(
+            delivery_id="d1", event="issues", action="opened", key="o/r#1", payload=payload
+        )
+        worker = Worker(
+            queue=queue,
+            router=router,
+            context=lambda _event: None,
+            name="w",
+            redact=Redactor(known.values()),
+        )
+        assert worker.run_once() is not None
+    with sqlite3.connect(tmp_path / "q.sqlite3") as conn:
+        [(error,)] = conn.execute("SELECT error FROM jobs").fetchall()
+    assert "request failed" in error and planted.leaks(error, known) == []
+
+
+def test_the_saved_task_state_holds_no_secret_value(tmp_path):
+    from bot.adapters.github_tasks import IssueTask, IssueTaskStore, Refusal
+    from bot.adapters.ledger import SqlLedger
+
+    known = {"OPENAI_API_KEY": planted.ENV["OPENAI_API_KEY"]}
+    text = planted.issue_text(known)
+    url = f"sqlite:///{tmp_path / 'l.sqlite3'}"
+    with SqlLedger(url, redactor=Redactor(known.values())) as ledger:
+        store = IssueTaskStore(ledger)
+        store.save(IssueTask("o/r", 1, state={"task": {"text": text}, "feedback": [text]}))
+        store.refuse(Refusal("o/r", 1, "mallory", "issues.labeled", text))
+        saved = store.get("o/r", 1)
+    assert saved is not None and saved.state is not None
+    assert saved.state["task"]["text"].startswith("Add mul(a, b) to calc.py")
+    with sqlite3.connect(tmp_path / "l.sqlite3") as conn:
+        rows = repr(conn.execute("SELECT state_json FROM issue_tasks").fetchall())
+        rows += repr(conn.execute("SELECT reason FROM refusals").fetchall())
+    assert REDACTED in rows and planted.leaks(rows, known) == []
+
+
 # -- planted secrets, end to end on the local path -------------------------------------------------
 
 

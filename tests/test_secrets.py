@@ -24,17 +24,20 @@ from bot.core.logs import REDACTED, Redactor
 from bot.executor import Executor
 from tests.support import planted
 from tests.support.model_server import ScriptedModelServer, reply
-from tests.support.repos import PYTEST_CHECK, git, make_repo, tier_config
+from tests.support.repos import (
+    CALC,
+    GOOD_MUL,
+    MUL_TEST,
+    PYTEST_CHECK,
+    WRONG_MUL,
+    WRONG_MUL2,
+    git,
+    make_repo,
+    tier_config,
+)
 from tests.support.server import TierbotProcesses, wait_until
 
-CALC = "def add(a, b):\n    return a + b\n"
-MUL_TEST = "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"
-GOOD = (
-    "### calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\n"
-    "def mul(a, b):\n    return a * b\n```\n"
-)
-WRONG = GOOD.replace("a * b", "a + b")
-WRONG2 = GOOD.replace("a * b", "a - b")
+GOOD, WRONG, WRONG2 = GOOD_MUL, WRONG_MUL, WRONG_MUL2
 
 
 class ConnectionRecorder:

@@ -332,6 +332,14 @@ def run_guarded(hook: str, body: Callable[[], int], out: Echo = echo) -> int:
         message = str(exc)
         print(f"{hook}: {message}", file=sys.stderr, flush=True)
         return exc.code
+    except ValueError as exc:
+        # bot.access is imported only when something failed: the no-op path stays lean.
+        from bot.access import AccessError
+
+        if not isinstance(exc, AccessError):  # a malformed TIERBOT_ALLOWED_* setting
+            raise
+        print(f"{hook}: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_CONFIG
 
 
 def plural(count: int, word: str) -> str:

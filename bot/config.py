@@ -350,11 +350,8 @@ HOOK_KEYS = (
 
 
 def validate(data: Any, file: str, access: ModelAccess = DEFAULT_ACCESS) -> RepoConfig:
-    """Build a RepoConfig from a merged document; ``file`` is named in every error.
-
-    ``access`` is the operator's allowlist of key variables and model hosts: a tier naming
-    anything else is an error, since the document may come from someone else's repository.
-    """
+    """Build a RepoConfig from a merged document; ``file`` is named in every error, and a tier
+    naming a key variable or model host outside the operator's ``access`` is one."""
     top = _Reader(file, "", data, TOP_KEYS)
     tiers_raw = top.get("tiers", lambda v: isinstance(v, Mapping), "a mapping", {})
     ladder = top.str_list("ladder", [])

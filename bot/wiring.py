@@ -45,6 +45,37 @@ class OfflineGitHub:
         return []
 
 
+class _Forges:
+    """One GitHub App per process, one forge per installation, made on first use."""
+
+    def __init__(self, settings: Settings, redactor: Redactor) -> None:
+        self._settings = settings
+        self._redactor = redactor
+        self._app: Any = None
+        self._forges: dict[int, Any] = {}
+
+    def for_event(self, event: Event) -> Any:
+        from bot.adapters.github import GitHubForge
+        from bot.adapters.github_auth import GitHubApp
+        from bot.worker import PermanentError
+
+        if event.installation_id is None:
+            raise PermanentError(f"{event.kind} carries no installation id")
+        if self._app is None:
+            self._app = GitHubApp.from_env(self._settings.env, redactor=self._redactor)
+        forge = self._forges.get(event.installation_id)
+        if forge is None:
+            pacing: dict[str, Any] = (
+                {}
+                if self._settings.github_pacing
+                else {"pace_requests_s": None, "pace_writes_s": None}
+            )
+            forge = self._forges[event.installation_id] = GitHubForge(
+                self._app, event.installation_id, **pacing
+            )
+        return forge
+
+
 def context_factory(
     settings: Settings,
     ledger: Any,
@@ -69,33 +100,10 @@ def context_factory(
     # The models see only the allowed key variables, never the rest of the environment.
     models = LiteLLMModels(env=settings.model_keys(), redact=redact.tokens)
     prices = load_price_table()
-    forges: dict[int, Any] = {}
-    app: Any = None
+    forges = _Forges(settings, redact)
 
     def make(event: Event) -> Context:
-        nonlocal app
-        github: Any
-        if offline:
-            github = OfflineGitHub(echo)
-        else:
-            from bot.adapters.github import GitHubForge
-            from bot.adapters.github_auth import GitHubApp
-            from bot.worker import PermanentError
-
-            if event.installation_id is None:
-                raise PermanentError(f"{event.kind} carries no installation id")
-            if app is None:
-                app = GitHubApp.from_env(settings.env, redactor=redact)
-            github = forges.get(event.installation_id)
-            if github is None:
-                pacing: dict[str, Any] = (
-                    {}
-                    if settings.github_pacing
-                    else {"pace_requests_s": None, "pace_writes_s": None}
-                )
-                github = forges[event.installation_id] = GitHubForge(
-                    app, event.installation_id, **pacing
-                )
+        github = OfflineGitHub(echo) if offline else forges.for_event(event)
         return Context(
             github=github,
             store=store,

@@ -27,6 +27,20 @@ def _fail(message: str) -> None:
     raise SystemExit(EXIT_USAGE)
 
 
+def _protect_logs(redactor: Any) -> None:
+    """Every log handler configured so far (and Python's last-resort one) redacts its records."""
+    import logging
+
+    from bot.core.logs import RedactingFilter
+
+    found = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    handlers = {h for lg in found if isinstance(lg, logging.Logger) for h in lg.handlers}
+    for handler in handlers | ({logging.lastResort} if logging.lastResort else set()):
+        for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+            handler.removeFilter(old)  # a second command in one process (tests) replaces it
+        handler.addFilter(RedactingFilter(redactor))
+
+
 def _repo_option(help_text: str | None = REPO_HELP) -> Callable[[F], F]:
     """``--repo``: the local repository a command works on."""
     return click.option(
@@ -47,16 +61,20 @@ _env_file_option = click.option(
 )
 
 
-def _settings(env_file: Path | None) -> Any:
+def _settings(env_file: Path | None = None) -> Any:
+    """Settings from the environment (over ``env_file``); an unreadable file or a malformed
+    allowlist setting is a usage error."""
+    from bot.access import AccessError
     from bot.settings import EnvFileError, Settings, environ_with_file
 
     try:
         environ, shadowed = environ_with_file(os.environ, env_file)
-    except EnvFileError as exc:
+        settings = Settings.from_env(environ)
+    except (EnvFileError, AccessError) as exc:
         _fail(str(exc))
     for name in shadowed:
         click.echo(f"tierbot: {name} from the environment overrides {env_file}", err=True)
-    return Settings.from_env(environ)
+    return settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,14 +113,15 @@ def run(
     from bot.config import ConfigError, load_repo_config
     from bot.core.routing import infer_type, route
     from bot.engine import make_task
-    from bot.settings import Settings
 
     task_text = _task_text(text, issue_file)
-    settings = Settings.from_env(os.environ)
+    settings = _settings()
+    redactor = settings.redactor()
+    _protect_logs(redactor)
     try:
         repo = LocalRepo.open(repo_path)
         repo.head_sha()
-        config = load_repo_config(repo.root)
+        config = load_repo_config(repo.root, access=settings.model_access)
         name = task_type or infer_type(
             task_text, {n for n, t in config.task_types.items() if t.output == "commit"}
         )
@@ -114,11 +133,11 @@ def run(
     if dry_run:
         _dry_run(repo, config, settings, task, as_json)
         return
-    result = _run(repo, config, settings, task, as_json)
+    result = _run(repo, config, settings, task, redactor)
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2))
+        click.echo(redactor.tokens(json.dumps(result.to_json(), indent=2)))
     else:
-        click.echo(result.status_line())
+        click.echo(redactor(result.status_line()))
     from bot.core.types import Status
 
     raise SystemExit(
@@ -142,7 +161,7 @@ def _task_text(text: str | None, issue_file: Path | None) -> str:
     return text
 
 
-def _engine(repo: Any, config: Any, settings: Any, *, echo: Any) -> Any:
+def _engine(repo: Any, config: Any, settings: Any, *, echo: Any, redactor: Any) -> Any:
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.llm import LiteLLMModels
     from bot.adapters.localforge import LocalForge
@@ -151,27 +170,29 @@ def _engine(repo: Any, config: Any, settings: Any, *, echo: Any) -> Any:
 
     return Engine(
         config=config,
-        models=LiteLLMModels(env=settings.env),
-        ledger=SqlLedger(settings.ledger_url(repo.git_dir)),
-        forge=LocalForge(env=settings.env, echo=echo),
+        models=LiteLLMModels(env=settings.model_keys(), redact=redactor.tokens),
+        ledger=SqlLedger(settings.ledger_url(repo.git_dir), redactor=redactor),
+        forge=LocalForge(env=settings.env, echo=echo, redact=redactor),
         prices=load_price_table(),
         repo=str(repo.root),
         progress=echo,
     )
 
 
-def _run(repo: Any, config: Any, settings: Any, task: Any, as_json: bool) -> Any:
+def _run(repo: Any, config: Any, settings: Any, task: Any, redactor: Any) -> Any:
     from bot.executor import Executor
 
     def echo(line: str) -> None:
-        click.echo(f"tierbot: {line}", err=True)
+        click.echo(f"tierbot: {redactor(line)}", err=True)
 
-    engine = _engine(repo, config, settings, echo=echo)
+    engine = _engine(repo, config, settings, echo=echo, redactor=redactor)
     branch = repo.unique_branch(task.slug)
     echo(f"{task.type} task on branch {branch} (worktree; your checkout is not touched)")
     workspace = repo.add_worktree(branch)
     try:
-        executor = Executor(forge=engine.forge, workspace=workspace, dry_run=False)
+        executor = Executor(
+            forge=engine.forge, workspace=workspace, dry_run=False, redactor=redactor
+        )
         result = engine.run(task, workspace, executor)
     finally:
         repo.remove_worktree(workspace)
@@ -184,7 +205,7 @@ def _dry_run(repo: Any, config: Any, settings: Any, task: Any, as_json: bool) ->
     from bot.adapters.git import CheckoutView
     from bot.engine import plan
 
-    engine = _engine(repo, config, settings, echo=lambda _line: None)
+    engine = _engine(repo, config, settings, echo=lambda _line: None, redactor=settings.redactor())
     result = plan(engine, task, CheckoutView(repo))
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
@@ -220,12 +241,11 @@ def report(repo_path: Path, all_repos: bool, as_json: bool) -> None:
     from bot.adapters.ledger import SqlLedger
     from bot.config import ConfigError, load_repo_config
     from bot.report import build_report, render_table, report_to_json
-    from bot.settings import Settings
 
-    settings = Settings.from_env(os.environ)
+    settings = _settings()
     try:
         repo = LocalRepo.open(repo_path)
-        config = load_repo_config(repo.root)
+        config = load_repo_config(repo.root, access=settings.model_access)
     except (GitError, ConfigError) as exc:
         _fail(str(exc))
         return
@@ -324,15 +344,18 @@ def serve(host: str, port: int, workers: int, env_file: Path | None) -> None:
     settings = _settings(env_file)
     if not settings.webhook_secret:
         _fail("TIERBOT_WEBHOOK_SECRET is not set: the secret configured on the GitHub App")
-    app = create_app(
-        secret=settings.webhook_secret, queue=SqlQueue(SqlLedger(settings.server_db_url()))
-    )
+    redactor = settings.redactor()
+    ledger = SqlLedger(settings.server_db_url(), redactor=redactor)
+    app = create_app(secret=settings.webhook_secret, queue=SqlQueue(ledger))
+    # uvicorn sets its log handlers up when its Config is made: redact them after that.
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    _protect_logs(redactor)
     children = [
         subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=dict(settings.env))
         for _ in range(workers)
     ]
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        server.run()
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)
@@ -359,20 +382,26 @@ def worker(lease: float, env_file: Path | None) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(env_file)
+    redactor = settings.redactor()
+    _protect_logs(redactor)
     try:
         from bot.adapters.github_auth import GitHubApp
 
-        GitHubApp.from_env(settings.env)
+        GitHubApp.from_env(settings.env, redactor=redactor)
     except GitHubConfigError as exc:
         _fail(str(exc))
-    ledger = SqlLedger(settings.server_db_url())
+    ledger = SqlLedger(settings.server_db_url(), redactor=redactor)
     name = f"{socket.gethostname()}:{os.getpid()}"
+    context = context_factory(
+        settings, ledger, echo=lambda line: click.echo(redactor(line), err=True), redactor=redactor
+    )
     runner = Worker(
         queue=SqlQueue(ledger, lease_s=lease),
         router=build_router(),
-        context=context_factory(settings, ledger, echo=lambda line: click.echo(line, err=True)),
+        context=context,
         name=name,
         heartbeat_s=max(lease / 4, 1.0),
+        redact=redactor,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -390,7 +419,6 @@ def replay(file: Path, event_name: str, dry_run: bool) -> None:
     from bot.adapters.ledger import SqlLedger
     from bot.events import EventError, parse_event
     from bot.handlers import build_router
-    from bot.settings import Settings
     from bot.wiring import context_factory
 
     try:
@@ -402,21 +430,25 @@ def replay(file: Path, event_name: str, dry_run: bool) -> None:
     except EventError as exc:
         _fail(f"{file} is not a valid {event_name} payload: {exc}")
         return
-    settings = Settings.from_env(os.environ)
+    settings = _settings()
+    redactor = settings.redactor()
+    _protect_logs(redactor)
     offline = dry_run and not settings.env.get("TIERBOT_APP_ID")
-    ledger = (
-        SqlLedger(settings.db_url or "sqlite://")
-        if dry_run
-        else SqlLedger(settings.server_db_url())
-    )
+    url = (settings.db_url or "sqlite://") if dry_run else settings.server_db_url()
+    ledger = SqlLedger(url, redactor=redactor)
     handlers = build_router().handlers_for(event)
     click.echo(
         f"{event.kind} for {event.repo.full_name if event.repo else '?'}: "
         f"{len(handlers)} handler(s)"
     )
-    ctx = context_factory(settings, ledger, dry_run=dry_run, offline=offline, echo=click.echo)(
-        event
-    )
+    ctx = context_factory(
+        settings,
+        ledger,
+        dry_run=dry_run,
+        offline=offline,
+        echo=lambda line: click.echo(redactor(line)),
+        redactor=redactor,
+    )(event)
     for handler in handlers:
         click.echo(f"- {handler.__module__}.{handler.__name__}")
         handler(event, ctx)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.access import DEFAULT_ACCESS, ModelAccess
+
 REPO_CONFIG_PATH = ".github/tierbot.yml"
 DEFAULTS_NAME = "<packaged defaults>"
 
@@ -348,8 +350,9 @@ HOOK_KEYS = (
 )
 
 
-def validate(data: Any, file: str) -> RepoConfig:
-    """Build a RepoConfig from a merged document; ``file`` is named in every error."""
+def validate(data: Any, file: str, access: ModelAccess = DEFAULT_ACCESS) -> RepoConfig:
+    """Build a RepoConfig from a merged document; ``file`` is named in every error, and a tier
+    naming a key variable or model host outside the operator's ``access`` is one."""
     top = _Reader(file, "", data, TOP_KEYS)
     tiers_raw = top.get("tiers", lambda v: isinstance(v, Mapping), "a mapping", {})
     ladder = top.str_list("ladder", [])
@@ -363,7 +366,7 @@ def validate(data: Any, file: str) -> RepoConfig:
 
     tiers: dict[str, TierSpec] = {}
     for name, raw in tiers_raw.items():
-        tiers[str(name)] = _tier(file, str(name), raw)
+        tiers[str(name)] = _tier(file, str(name), raw, access)
     for name in tiers:
         if name not in ladder:
             raise ConfigError(file, f"tiers.{name}", "tier is not on the ladder", ", ".join(ladder))
@@ -440,7 +443,7 @@ def _plan(file: str, raw: Any, tiers: Mapping[str, TierSpec], ladder: tuple[str,
     )
 
 
-def _tier(file: str, name: str, raw: Any) -> TierSpec:
+def _tier(file: str, name: str, raw: Any, access: ModelAccess) -> TierSpec:
     r = _Reader(file, f"tiers.{name}", raw, TIER_KEYS)
     kind = r.one_of("kind", ("template", "model"), "model")
     model = r.str_or_none("model")
@@ -453,6 +456,7 @@ def _tier(file: str, name: str, raw: Any) -> TierSpec:
             r.key("api_key_env"),
             "must be the NAME of an environment variable holding the key, never the key itself",
         )
+    _check_access(r, key_env, r.str_or_none("api_base"), access)
     price = None
     if raw.get("price") is not None:
         pr = _Reader(file, r.key("price"), raw["price"], ("input_per_mtok", "output_per_mtok"))
@@ -471,6 +475,17 @@ def _tier(file: str, name: str, raw: Any) -> TierSpec:
         timeout=r.positive_number("timeout", 120),
         price=price,
     )
+
+
+def _check_access(
+    r: _Reader, key_env: str | None, api_base: str | None, access: ModelAccess
+) -> None:
+    problem = access.key_env_problem(key_env) if key_env is not None else None
+    if problem is not None:
+        raise ConfigError(r.file, r.key("api_key_env"), problem, access.allowed_key_envs())
+    problem = access.api_base_problem(api_base) if api_base is not None else None
+    if problem is not None:
+        raise ConfigError(r.file, r.key("api_base"), problem, access.allowed_api_bases())
 
 
 def _task_type(file: str, name: str, raw: Any, ladder: tuple[str, ...]) -> TaskTypeSpec:
@@ -597,11 +612,14 @@ def _hooks(
     )
 
 
-def load_config(text: str | None, *, file: str = REPO_CONFIG_PATH) -> RepoConfig:
-    """Merge a repository config document (or none) over the packaged defaults and validate."""
+def load_config(
+    text: str | None, *, file: str = REPO_CONFIG_PATH, access: ModelAccess = DEFAULT_ACCESS
+) -> RepoConfig:
+    """Merge a repository config document (or none) over the packaged defaults and validate
+    it against the operator's ``access`` allowlist (by default the providers' usual keys)."""
     defaults = packaged_defaults()
     if text is None or not text.strip():
-        return validate(defaults, DEFAULTS_NAME if text is None else file)
+        return validate(defaults, DEFAULTS_NAME if text is None else file, access)
     override = _load_yaml(text, file)
     if override is None:
         override = {}
@@ -610,19 +628,19 @@ def load_config(text: str | None, *, file: str = REPO_CONFIG_PATH) -> RepoConfig
     for key in override:
         if key not in TOP_KEYS:
             raise ConfigError(file, str(key), "unknown key", ", ".join(TOP_KEYS))
-    return validate(merge(defaults, override), file)
+    return validate(merge(defaults, override), file, access)
 
 
-def load_repo_config(repo_root: Path) -> RepoConfig:
+def load_repo_config(repo_root: Path, *, access: ModelAccess = DEFAULT_ACCESS) -> RepoConfig:
     """Read ``.github/tierbot.yml`` under ``repo_root`` if present (never through a link)."""
     from bot.adapters.pathguard import PathGuard, UnsafePath
 
     try:
         text = PathGuard(repo_root).read_bytes(REPO_CONFIG_PATH).decode("utf-8")
     except (FileNotFoundError, NotADirectoryError):
-        return load_config(None)
+        return load_config(None, access=access)
     except UnsafePath as exc:
         raise ConfigError(REPO_CONFIG_PATH, "<file>", f"cannot be read: {exc.reason}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(REPO_CONFIG_PATH, "<file>", f"cannot be read: {exc}") from None
-    return load_config(text, file=REPO_CONFIG_PATH)
+    return load_config(text, file=REPO_CONFIG_PATH, access=access)

@@ -1,8 +1,14 @@
-"""The only writer: applies Actions through the ports, and only records them under dry-run."""
+"""The only writer: applies Actions through the ports, and only records them under dry-run.
+
+Every action is redacted here before it is applied or recorded: whatever a model wrote or a
+log held, no commit, comment, pull request or review carries a secret value of the process
+(``Redactor.tokens`` for text, ``Redactor.values`` for file contents, which patterns would
+change).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.actions import (
@@ -16,6 +22,7 @@ from bot.actions import (
     Say,
     UpsertComment,
 )
+from bot.core.logs import Redactor
 from bot.ports import Forge, Workspace
 
 
@@ -35,14 +42,17 @@ class Executor:
         workspace: Workspace | None = None,
         github: Any = None,
         dry_run: bool,
+        redactor: Redactor | None = None,
     ) -> None:
         self._forge = forge
         self._workspace = workspace
         self._github = github
         self._dry_run = dry_run
+        self._redactor = redactor if redactor is not None else Redactor()
         self.log: list[Applied] = []
 
     def apply(self, action: Action) -> Applied:
+        action = redacted(action, self._redactor)
         if self._dry_run:
             applied = Applied(action, dry_run=True)
         elif isinstance(action, Commit):
@@ -89,3 +99,30 @@ class Executor:
                 action.repo, action.number, action.commit_id, action.body, comments
             )
         raise TypeError(f"unknown action {action!r}")
+
+
+def redacted(action: Action, redactor: Redactor) -> Action:
+    """``action`` with every text it writes redacted; file contents lose exact values only."""
+    text = redactor.tokens
+    if isinstance(action, Commit):
+        edits = tuple(
+            replace(e, content=None if e.content is None else redactor.values(e.content))
+            for e in action.edits.edits
+        )
+        trailers = {k: text(v) for k, v in action.trailers.items()}
+        return replace(
+            action,
+            edits=replace(action.edits, edits=edits),
+            message=text(action.message),
+            trailers=trailers,
+        )
+    if isinstance(action, Say):
+        return replace(action, text=text(action.text))
+    if isinstance(action, UpsertComment | Comment):
+        return replace(action, body=text(action.body))
+    if isinstance(action, OpenPull):
+        return replace(action, title=text(action.title), body=text(action.body))
+    if isinstance(action, PostReview):
+        comments = tuple(replace(c, body=text(c.body)) for c in action.comments)
+        return replace(action, body=text(action.body), comments=comments)
+    return action

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bot.access import DEFAULT_ACCESS, ModelAccess
+from bot.core.logs import Redactor
+
+# Variables whose names say they hold a credential (AWS_SECRET_ACCESS_KEY, NPM_TOKEN, ...):
+# their values are secrets this process holds even though tierbot never uses them.
+_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:KEY|APIKEY|TOKEN|SECRET|PASSWORD|PASSWD|PAT|CREDENTIALS?)$|SECRET|PASSWORD",
+    re.IGNORECASE,
+)
 
 
 class EnvFileError(ValueError):
@@ -20,15 +32,23 @@ class Settings:
     # TIERBOT_GITHUB_PACING=off drops the spacing between API requests that keeps a busy
     # installation clear of GitHub's secondary rate limits (for an emulator or a quiet GHES).
     github_pacing: bool = True
+    # TIERBOT_ALLOWED_KEY_ENVS / TIERBOT_ALLOWED_API_BASES over the defaults (bot/access.py).
+    model_access: ModelAccess = DEFAULT_ACCESS
+    # Every secret value found in the environment, for the redactor (see ``secret_values``).
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Raises ``bot.access.AccessError`` when an allowlist setting is malformed."""
+        access = ModelAccess.from_env(environ)
         return cls(
             db_url=environ.get("TIERBOT_DB_URL") or None,
             env=dict(environ),
             webhook_secret=environ.get("TIERBOT_WEBHOOK_SECRET", ""),
             workdir=Path(environ.get("TIERBOT_WORKDIR") or Path.home() / ".cache/tierbot/work"),
             github_pacing=environ.get("TIERBOT_GITHUB_PACING", "on").lower() != "off",
+            model_access=access,
+            secrets=tuple(secret_values(environ, access)),
         )
 
     def ledger_url(self, git_dir: Path) -> str:
@@ -40,6 +60,36 @@ class Settings:
     def server_db_url(self) -> str:
         """For the server and its workers: one database they share."""
         return self.db_url or f"sqlite:///{Path('tierbot.sqlite3').resolve()}"
+
+    def model_keys(self) -> dict[str, str]:
+        """The only variables a models adapter is given: the allowed key variables."""
+        return self.model_access.keys(self.env)
+
+    def redactor(self) -> Redactor:
+        """A redactor that knows every secret value of the environment; build it once."""
+        return Redactor(self.secrets)
+
+
+def secret_values(environ: Mapping[str, str], access: ModelAccess) -> list[str]:
+    """The values of the allowed key variables, of tierbot's webhook secret and private key,
+    of every variable named like a credential, and the passwords of URLs (database URLs)."""
+    found: list[str] = []
+    for name, value in environ.items():
+        if name in access.key_envs or _SECRET_NAME.search(name):
+            found.append(value)
+        if "://" in value and "@" in value:
+            found.extend(_url_password(value))
+    return [value for value in found if value.strip()]
+
+
+def _url_password(value: str) -> list[str]:
+    try:
+        password = urllib.parse.urlsplit(value.strip()).password
+    except ValueError:
+        return []
+    if not password:
+        return []
+    return list(dict.fromkeys([password, urllib.parse.unquote(password)]))
 
 
 def read_env_file(path: Path) -> dict[str, str]:

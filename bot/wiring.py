@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.core.logs import Redactor
 from bot.events import Event
 from bot.handlers.context import Context
 from bot.settings import Settings
@@ -44,6 +45,37 @@ class OfflineGitHub:
         return []
 
 
+class _Forges:
+    """One GitHub App per process, one forge per installation, made on first use."""
+
+    def __init__(self, settings: Settings, redactor: Redactor) -> None:
+        self._settings = settings
+        self._redactor = redactor
+        self._app: Any = None
+        self._forges: dict[int, Any] = {}
+
+    def for_event(self, event: Event) -> Any:
+        from bot.adapters.github import GitHubForge
+        from bot.adapters.github_auth import GitHubApp
+        from bot.worker import PermanentError
+
+        if event.installation_id is None:
+            raise PermanentError(f"{event.kind} carries no installation id")
+        if self._app is None:
+            self._app = GitHubApp.from_env(self._settings.env, redactor=self._redactor)
+        forge = self._forges.get(event.installation_id)
+        if forge is None:
+            pacing: dict[str, Any] = (
+                {}
+                if self._settings.github_pacing
+                else {"pace_requests_s": None, "pace_writes_s": None}
+            )
+            forge = self._forges[event.installation_id] = GitHubForge(
+                self._app, event.installation_id, **pacing
+            )
+        return forge
+
+
 def context_factory(
     settings: Settings,
     ledger: Any,
@@ -51,42 +83,27 @@ def context_factory(
     dry_run: bool = False,
     offline: bool = False,
     echo: Callable[[str], None] = lambda _line: None,
+    redactor: Redactor | None = None,
 ) -> Callable[[Event], Context]:
-    """One Context per event; GitHub clients are cached per installation."""
+    """One Context per event; GitHub clients are cached per installation.
+
+    ``redactor`` is the process's one redactor (``Settings.redactor()`` when not given): the
+    App adds its key and every installation token it mints to it, and the models, the
+    executor and the handlers' log readers apply it.
+    """
     from bot.adapters.github_tasks import IssueTaskStore
     from bot.adapters.llm import LiteLLMModels
     from bot.adapters.prices import load_price_table
 
+    redact = redactor if redactor is not None else settings.redactor()
     store = IssueTaskStore(ledger)
-    models = LiteLLMModels(env=settings.env)
+    # The models see only the allowed key variables, never the rest of the environment.
+    models = LiteLLMModels(env=settings.model_keys(), redact=redact.tokens)
     prices = load_price_table()
-    forges: dict[int, Any] = {}
-    app: Any = None
+    forges = _Forges(settings, redact)
 
     def make(event: Event) -> Context:
-        nonlocal app
-        github: Any
-        if offline:
-            github = OfflineGitHub(echo)
-        else:
-            from bot.adapters.github import GitHubForge
-            from bot.adapters.github_auth import GitHubApp
-            from bot.worker import PermanentError
-
-            if event.installation_id is None:
-                raise PermanentError(f"{event.kind} carries no installation id")
-            if app is None:
-                app = GitHubApp.from_env(settings.env)
-            github = forges.get(event.installation_id)
-            if github is None:
-                pacing: dict[str, Any] = (
-                    {}
-                    if settings.github_pacing
-                    else {"pace_requests_s": None, "pace_writes_s": None}
-                )
-                github = forges[event.installation_id] = GitHubForge(
-                    app, event.installation_id, **pacing
-                )
+        github = OfflineGitHub(echo) if offline else forges.for_event(event)
         return Context(
             github=github,
             store=store,
@@ -96,6 +113,8 @@ def context_factory(
             workdir=settings.workdir,
             dry_run=dry_run,
             echo=echo,
+            access=settings.model_access,
+            redactor=redact,
         )
 
     return make

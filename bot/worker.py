@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.adapters.queue_sql import Job, SqlQueue
+from bot.core.logs import scrub
 from bot.events import EventError, parse_event
 from bot.router import Router
 
@@ -29,6 +30,7 @@ class Worker:
         name: str,
         heartbeat_s: float = 10.0,
         retry_backoff_s: float = 5.0,
+        redact: Callable[[str], str] = scrub,
     ) -> None:
         self._queue = queue
         self._router = router
@@ -36,6 +38,7 @@ class Worker:
         self.name = name
         self._heartbeat_s = heartbeat_s
         self._retry_backoff_s = retry_backoff_s
+        self._redact = redact  # a job's error is stored: it must hold no secret
 
     def run_once(self) -> Job | None:
         """Claim and run one job; None when the queue had nothing runnable."""
@@ -49,11 +52,11 @@ class Worker:
             self._handle(job)
         except PermanentError as exc:
             log.warning("job %s failed for good: %s", job.id, exc)
-            self._queue.fail(job, str(exc), retry_in_s=None)
+            self._queue.fail(job, self._redact(str(exc)), retry_in_s=None)
         except Exception as exc:  # one job's failure must never stop the worker
             log.exception("job %s failed", job.id)
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            self._queue.fail(job, detail, retry_in_s=self._retry_backoff_s * job.attempts)
+            detail = self._redact("".join(traceback.format_exception_only(type(exc), exc)))
+            self._queue.fail(job, detail.strip(), retry_in_s=self._retry_backoff_s * job.attempts)
         else:
             self._queue.complete(job)
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.access import ModelAccess
 from bot.config import ConfigError, load_config, load_repo_config
 
 
@@ -101,3 +102,76 @@ def test_the_monthly_cap_is_off_unless_set():
     assert load_config(None).budget.per_month_usd is None
     assert load_config("budget: {per_month_usd: 50}").budget.per_month_usd == 50.0
     assert load_config("budget: {per_month_usd: null}").budget.per_month_usd is None
+
+
+# -- which key variables and hosts a repository may name --------------------------------------
+
+REFUSED = [
+    (
+        "tierbot's webhook secret as a key",
+        "tiers: {junior: {api_key_env: TIERBOT_WEBHOOK_SECRET}}",
+        "tiers.junior.api_key_env",
+        "tierbot's own settings",
+    ),
+    (
+        "an unlisted variable",
+        "tiers: {senior: {api_key_env: AWS_SECRET_ACCESS_KEY}}",
+        "tiers.senior.api_key_env",
+        "adding it to TIERBOT_ALLOWED_KEY_ENVS",
+    ),
+    (
+        "an unlisted host",
+        "tiers: {junior: {api_base: 'https://collector.evil.example/v1'}}",
+        "tiers.junior.api_base",
+        "adding https://collector.evil.example to TIERBOT_ALLOWED_API_BASES",
+    ),
+    (
+        "a loopback address hiding another host",
+        "tiers: {intern: {api_base: 'http://127.0.0.1@collector.evil.example'}}",
+        "tiers.intern.api_base",
+        "not a plain http(s) URL",
+    ),
+    (
+        "all interfaces is not loopback",
+        "tiers: {intern: {api_base: 'http://0.0.0.0:11434'}}",
+        "tiers.intern.api_base",
+        "TIERBOT_ALLOWED_API_BASES",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"), [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED]
+)
+def test_a_repository_cannot_choose_keys_or_hosts_the_operator_did_not_allow(text, key, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(text)
+
+    assert info.value.key == key
+    assert message in str(info.value)
+    assert info.value.allowed  # and what is allowed instead
+
+
+def test_the_operator_allowlist_lets_a_named_variable_and_host_through(tmp_path):
+    access = ModelAccess.from_env(
+        {
+            "TIERBOT_ALLOWED_KEY_ENVS": "CORP_LLM_KEY",
+            "TIERBOT_ALLOWED_API_BASES": "https://llm.corp.example",
+        }
+    )
+    text = "tiers: {junior: {api_key_env: CORP_LLM_KEY, api_base: 'https://llm.corp.example/v1'}}"
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "tierbot.yml").write_text(text)
+
+    junior = load_repo_config(tmp_path, access=access).tier("junior")
+
+    assert (junior.api_key_env, junior.api_base) == ("CORP_LLM_KEY", "https://llm.corp.example/v1")
+    with pytest.raises(ConfigError):
+        load_repo_config(tmp_path)  # without the operator's settings: refused
+
+
+def test_the_packaged_defaults_pass_the_default_allowlist():
+    config = load_config(None, access=ModelAccess())
+
+    assert config.tier("intern").api_base == "http://127.0.0.1:11434"
+    assert config.tier("senior").api_key_env == "ANTHROPIC_API_KEY"

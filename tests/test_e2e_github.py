@@ -19,21 +19,21 @@ from bot.core.state import decode_marker
 from tests.support.github_emulator import GitHubEmulator, rate_limited, server_error
 from tests.support.github_emulator.faults import secondary_rate_limited
 from tests.support.model_server import ScriptedModelServer, reply, slow
-from tests.support.repos import tier_config
+from tests.support.repos import (
+    CALC,
+    GOOD_MUL,
+    MUL_TEST,
+    WRONG_MUL,
+    WRONG_MUL2,
+    tier_config,
+)
 from tests.support.server import TierbotProcesses, wait_until
 
 pytest_plugins = ["tests.support.github_emulator.fixtures"]
 
 REPO = "octo/shop"
 SECRET = "e2e-webhook-secret"
-CALC = "def add(a, b):\n    return a + b\n"
-MUL_TEST = "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"
-GOOD = (
-    "### calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\n"
-    "def mul(a, b):\n    return a * b\n```\n"
-)
-WRONG = GOOD.replace("a * b", "a + b")
-WRONG2 = GOOD.replace("a * b", "a - b")
+GOOD, WRONG, WRONG2 = GOOD_MUL, WRONG_MUL, WRONG_MUL2
 CHECK = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 
 

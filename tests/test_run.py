@@ -350,14 +350,16 @@ def test_day_budget_counts_earlier_tasks(tmp_path, server, capsys):
 
 
 def test_missing_api_key_fails_fast_with_the_variable_name(tmp_path, server, capsys, monkeypatch):
-    monkeypatch.delenv("TIERBOT_TEST_MISSING_KEY", raising=False)
-    config = tier_config(server.url, junior_key_env="TIERBOT_TEST_MISSING_KEY")
+    # Not a TIERBOT_* name: tierbot's own settings are never a model key (tests/test_secrets.py).
+    monkeypatch.delenv("TEST_MISSING_MODEL_KEY", raising=False)
+    monkeypatch.setenv("TIERBOT_ALLOWED_KEY_ENVS", "TEST_MISSING_MODEL_KEY")
+    config = tier_config(server.url, junior_key_env="TEST_MISSING_MODEL_KEY")
     repo = make_repo(tmp_path / "repo", {"calc.py": CALC, ".github/tierbot.yml": config})
     code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "feature")
 
     assert code == EXIT_NEEDS_HUMAN
     assert outcomes(result) == [("junior", "auth-error")]
-    assert "TIERBOT_TEST_MISSING_KEY" in result["attempts"][0]["detail"]
+    assert "TEST_MISSING_MODEL_KEY" in result["attempts"][0]["detail"]
     assert server.requests == []
 
 

@@ -36,14 +36,13 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from github import Auth
 
-from bot.core.logs import REDACTED, scrub
+from bot.core.logs import Redactor
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 USER_AGENT = "tierbot"
 _T = TypeVar("_T")
 _MESSAGE_CHARS = 400
-_KEEP_SECRETS = 64  # tokens remembered for redaction; older ones have long expired
 
 
 class GitHubConfigError(ValueError):
@@ -186,26 +185,6 @@ def retry_delay(failure: Failure, retry: int, now: float, policy: RetryPolicy) -
     return backoff
 
 
-class Redactor:
-    """Every credential minted so far, so text can be cleaned of them even if scrub misses one."""
-
-    def __init__(self) -> None:
-        self._secrets: list[str] = []
-        self._lock = threading.Lock()
-
-    def add(self, secret: str) -> None:
-        with self._lock:
-            self._secrets.append(secret)
-            del self._secrets[:-_KEEP_SECRETS]
-
-    def __call__(self, text: str) -> str:
-        with self._lock:
-            secrets = list(self._secrets)
-        for secret in secrets:
-            text = text.replace(secret, REDACTED)
-        return scrub(text)
-
-
 def run_with_retries(
     operation: str,
     attempt: Callable[[], _T],
@@ -313,9 +292,14 @@ class GitHubApp:
         refresh_margin_s: float = 300.0,
         timeout: float = 15.0,
         retry: RetryPolicy | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.app_id = int(app_id)
         key = private_key_pem.decode() if isinstance(private_key_pem, bytes) else private_key_pem
+        # The process's redactor (built at the edge) learns the key's lines and every token
+        # minted here, so no log line, comment or ledger row can carry them.
+        self.redact = redactor if redactor is not None else Redactor()
+        self.redact.add(key)
         self._auth = Auth.AppAuth(self.app_id, key)
         self.api_url = api_url.rstrip("/")
         self.clock = clock
@@ -323,7 +307,6 @@ class GitHubApp:
         self.refresh_margin_s = refresh_margin_s
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self.redact = Redactor()
         self.calls: Counter[str] = Counter()  # requests made with the App's JWT, by operation
         self._tokens: dict[int, InstallationToken] = {}
         self._installations: dict[str, int] = {}
@@ -442,7 +425,7 @@ class GitHubApp:
             counter,
         )
         token = InstallationToken(str(data["token"]), _parse_expiry(str(data["expires_at"])))
-        self.redact.add(token.value)
+        self.redact.add_minted(token.value)
         with self._lock:
             self._tokens[installation_id] = token
         return token.value

@@ -12,6 +12,7 @@ from sqlalchemy import Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.adapters.ledger import Base, SqlLedger, UTCDateTime
+from bot.core.logs import redact_json
 
 
 def _utcnow() -> datetime:
@@ -105,7 +106,10 @@ class IssueTaskStore:
                 session.add(row)
             row.task_id, row.label, row.branch = item.task_id, item.label, item.branch
             row.pr_number, row.comment_id, row.status = item.pr_number, item.comment_id, item.status
-            row.state_json = json.dumps(item.state) if item.state is not None else ""
+            # The state goes back into prompts when the task resumes, so it loses secret values
+            # and token shapes only (``Redactor.tokens``), never the code around them.
+            state = redact_json(item.state, self._ledger.redactor.tokens)
+            row.state_json = json.dumps(state) if state is not None else ""
             row.updated_at = self._clock()
 
     def refuse(self, refusal: Refusal) -> None:
@@ -116,7 +120,7 @@ class IssueTaskStore:
                     number=refusal.number,
                     sender=refusal.sender,
                     event=refusal.event,
-                    reason=refusal.reason,
+                    reason=self._ledger.redactor(refusal.reason),
                     created_at=self._clock(),
                 )
             )

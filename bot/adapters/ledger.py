@@ -7,7 +7,9 @@ on first use, so a CLI run that never touches the ledger never opens a database.
 Money is stored as a float of US dollars; ``NULL`` means *unknown* (the provider reported no
 usage, or the model has no price), which is never the same as ``0.0``. A call recorded with
 the outcome ``"refused"`` was never made, so it costs nothing even when its cost is ``NULL``.
-All times are stored in UTC; naive datetimes are refused rather than guessed at.
+All times are stored in UTC; naive datetimes are refused rather than guessed at. Every text
+column written here (task text, reasons, details, call errors, check excerpts) passes the
+``redactor`` the edge built, so no row holds a secret value of the process.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from bot.adapters.sql_time import UTCDateTime as UTCDateTime  # the queue's tabl
 from bot.adapters.sql_time import require_aware, utcnow
 from bot.config import BudgetSpec
 from bot.core.budget import Scope, Spend
+from bot.core.logs import Redactor
 from bot.core.types import CheckResult, Outcome, Status, Task
 from bot.ports import Admission, CallRecord
 
@@ -216,8 +219,10 @@ class SqlLedger:
         *,
         busy_timeout_s: float = 30.0,
         clock: Callable[[], datetime] = utcnow,
+        redactor: Redactor | None = None,
     ) -> None:
         self.url = url
+        self.redactor = redactor if redactor is not None else Redactor()
         self._busy_timeout_ms = int(busy_timeout_s * 1000)
         self._clock = clock
         self._lock = threading.Lock()
@@ -316,9 +321,9 @@ class SqlLedger:
             parent_id=task.parent_id,
             repo=repo,
             type=task.type,
-            title=task.title,
+            title=self.redactor(task.title),
             slug=task.slug,
-            text=task.text,
+            text=self.redactor(task.text),
             start_tier=start_tier,
             ceiling=ceiling,
             status=Status.RUNNING.value,
@@ -351,7 +356,7 @@ class SqlLedger:
             cost_usd=call.cost_usd,
             latency_s=call.latency_s,
             outcome=call.outcome,
-            error=call.error,
+            error=self.redactor(call.error),
             created_at=self._clock(),
         )
         with self._write() as session:
@@ -361,12 +366,12 @@ class SqlLedger:
         # Only the excerpt is kept: full logs belong to the CI system, not the audit trail.
         row = CheckResultORM(
             attempt_id=attempt_id,
-            command=result.command,
+            command=self.redactor(result.command),
             exit_code=result.exit_code,
             passed=result.passed,
             timed_out=result.timed_out,
             duration_s=result.duration_s,
-            excerpt=result.excerpt,
+            excerpt=self.redactor(result.excerpt),
         )
         with self._write() as session:
             session.add(row)
@@ -385,7 +390,7 @@ class SqlLedger:
             if row is None:
                 raise LookupError(f"no attempt with id {attempt_id}")
             row.outcome = Outcome(outcome).value
-            row.detail = detail
+            row.detail = self.redactor(detail)
             row.commit_sha = commit_sha
             row.senior_cost_usd = senior_cost_usd
             row.finished_at = self._clock()
@@ -410,7 +415,7 @@ class SqlLedger:
                 .where(ModelCallORM.task_id == task_id, _unknown_cost())
             )
             row.status = Status(status).value
-            row.reason = reason
+            row.reason = self.redactor(reason)
             row.branch = branch
             row.cost_usd = cost_usd
             # The stored cost is a lower bound whenever one of the task's calls is unpriced.

@@ -27,6 +27,11 @@ Error table (what litellm raises -> what this adapter does -> the ``ModelErrorKi
   ``BadGatewayError``, other 5xx -> one retry after 1 s -> UNAVAILABLE.
 - other 4xx (``BadRequestError``, ``UnprocessableEntityError``) -> no retry -> BAD_RESPONSE.
 
+Keys come only from the ``env`` this adapter is given, which the edge fills with the operator's
+allowed key variables and nothing else (``Settings.model_keys``), and every message passes
+``redact`` before it is sent (the edge's ``Redactor.tokens``: the process's secret values and
+token shapes), whatever built the prompt.
+
 Timeouts and unreachable servers share the one retry. Exceptions that are not provider errors
 (programming errors) propagate unchanged.
 """
@@ -41,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import TierSpec
+from bot.core.logs import scrub_tokens
 from bot.core.types import Completion, Message, Usage
 from bot.ports import ModelError, ModelErrorKind
 
@@ -85,8 +91,10 @@ class LiteLLMModels:
         sleep: Callable[[float], None] = time.sleep,
         max_rate_limit_retries: int = 3,
         max_retry_after: float = 60.0,
+        redact: Callable[[str], str] = scrub_tokens,
     ) -> None:
         self._env = env
+        self._redact = redact
         self._sleep = sleep
         self._max_rate_limit_retries = max_rate_limit_retries
         self._max_retry_after = max_retry_after
@@ -102,7 +110,7 @@ class LiteLLMModels:
         # Get Help" banner on stdout for every exception, which would corrupt `--json` output
         # and hook output. It changes no behaviour of any call.
         litellm.suppress_debug_info = True
-        payload = [{"role": m.role, "content": m.content} for m in messages]
+        payload = [{"role": m.role, "content": self._redact(m.content)} for m in messages]
         rate_limited = 0
         transient = 0
         while True:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from bot.config import CheckSpec
-from bot.core.logs import excerpt
+from bot.core.logs import excerpt, scrub
 from bot.core.types import CheckResult
 from bot.ports import Workspace
 
@@ -44,8 +44,10 @@ class LocalForge:
         env: Mapping[str, str],
         echo: Callable[[str], None],
         excerpt_chars: int = 6000,
+        redact: Callable[[str], str] = scrub,
     ) -> None:
         self._env = dict(env)
+        self._redact = redact  # the check's output is scrubbed as it arrives
         self._echo = echo
         self._excerpt_chars = excerpt_chars
 
@@ -82,7 +84,7 @@ class LocalForge:
             os.killpg(proc.pid, signal.SIGKILL)
             raw, _ = proc.communicate()
         duration = time.monotonic() - started
-        output = raw.decode("utf-8", "replace")
+        output = self._redact(raw.decode("utf-8", "replace"))
         if timed_out:
             output += f"\n[tierbot] check timed out after {check.timeout:g} s and was killed"
         code = None if timed_out else proc.returncode

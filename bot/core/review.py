@@ -29,7 +29,7 @@ from bot.core.diff import Hunk as Hunk
 from bot.core.diff import Side as Side
 from bot.core.diff import diff_from_patches as diff_from_patches
 from bot.core.diff import parse_diff as parse_diff
-from bot.core.logs import REDACTED, SECRET_PATTERNS, scrub
+from bot.core.logs import scrub, scrub_tokens
 from bot.core.paths import glob_match
 from bot.core.prompts import render
 from bot.core.types import Message
@@ -497,9 +497,7 @@ def _scrub_tokens(text: str) -> str:
     ordinary code such as ``token = get_token()`` and leave the reviewer blind, and a literal
     that is already in the pull request leaks nothing more when a comment quotes it.
     """
-    for pattern in SECRET_PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    return text
+    return scrub_tokens(text)
 
 
 # --- the model's findings ------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.config import ConfigError
 from bot.core.ci import JobInfo, StepInfo, attribute, failed_jobs
-from bot.core.logs import excerpt, scrub
+from bot.core.logs import excerpt
 from bot.core.types import CheckResult, Status
 from bot.engine import TaskRun
 from bot.events import Event
@@ -72,7 +72,7 @@ def _check_result(ctx: Context, repo: str, event: Event, jobs: list[JobInfo]) ->
     logs = []
     for job in failed_jobs(jobs):
         logs.append(f"## job {job.name}\n{ctx.github.job_log(repo, job.id)}")
-    output = scrub("\n".join(logs) or f"CI concluded {event.conclusion} (no job logs found)")
+    output = ctx.redactor("\n".join(logs) or f"CI concluded {event.conclusion} (no job logs found)")
     return CheckResult(False, 1, 0.0, command, output, excerpt(output, max_chars=LOG_CHARS))
 
 

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.access import DEFAULT_ACCESS, ModelAccess
 from bot.actions import GitHubAction
 from bot.config import ConfigError, Price, RepoConfig, load_config
+from bot.core.logs import Redactor
 from bot.core.types import CheckResult
 from bot.events import Event
 from bot.ports import Ledger, Models
@@ -55,6 +57,10 @@ class Context:
     dry_run: bool = False
     echo: Callable[[str], None] = lambda _line: None
     planned: list[object] = field(default_factory=list)
+    # The operator's allowlist for repository configs, and the process's redactor: both built
+    # once at the edge from Settings (bot/wiring.py).
+    access: ModelAccess = DEFAULT_ACCESS
+    redactor: Redactor = field(default_factory=Redactor)
 
     # -- writes: all through here, so --dry-run can print them instead ----------------
     def act(self, action: GitHubAction) -> Any:
@@ -63,7 +69,9 @@ class Context:
         if self.dry_run:
             self.planned.append(action)
             self.echo(f"would {describe(action)}")
-        applied = Executor(github=self.github, dry_run=self.dry_run).apply(action)
+        applied = Executor(github=self.github, dry_run=self.dry_run, redactor=self.redactor).apply(
+            action
+        )
         return applied.result
 
     # -- reads and gates ---------------------------------------------------------------
@@ -83,7 +91,7 @@ class Context:
         assert event.repo is not None
         text = self.github.file_text(event.repo.full_name, CONFIG_PATH, event.repo.default_branch)
         try:
-            return load_config(text, file=CONFIG_PATH)
+            return load_config(text, file=CONFIG_PATH, access=self.access)
         except ConfigError as exc:
             return exc
 

@@ -88,7 +88,7 @@ def diagnose_pull(ctx: Context, repo_ref: RepoRef, number: int, config: RepoConf
     if not jobs:
         say(ctx, repo, number, f"Nothing to diagnose: {state}.")
         return
-    logs = read_logs(gh, repo, jobs)
+    logs = read_logs(gh, repo, jobs, ctx.redactor)
     if not logs:
         say(ctx, repo, number, f"The logs of {_names(jobs)} could not be read (expired?).")
         return
@@ -175,15 +175,18 @@ def failing_jobs(gh: PullForge, repo: str, sha: str) -> tuple[list[Any], str]:
     return [], f"CI on `{short}` is not red ({_names(latest.values())}: no failure)"
 
 
-def read_logs(gh: PullForge, repo: str, jobs: Sequence[Any]) -> list[tuple[str, str]]:
+def read_logs(
+    gh: PullForge, repo: str, jobs: Sequence[Any], redact: Callable[[str], str] = scrub
+) -> list[tuple[str, str]]:
     """(name, log) of each job whose log can still be read (GitHub keeps them for a while).
 
-    Scrubbed on arrival: no later step (prompt, error text, comment, log line) sees a raw log.
+    Scrubbed on arrival by ``redact`` (the process's redactor, which also knows the secret
+    values): no later step (prompt, error text, comment, log line) sees a raw log.
     """
     logs = []
     for job in jobs:
         try:
-            logs.append((scrub(job.name), scrub(gh.job_log(repo, job.id))))
+            logs.append((redact(job.name), redact(gh.job_log(repo, job.id))))
         except GitHubError as exc:
             log.warning("the log of job %s of %s is unreadable: %s", job.id, repo, exc.status)
     return logs
@@ -300,7 +303,7 @@ def push_fix(
             why = comment_detail(errors[0])
             return None, f"The fix was not committed: it does not parse ({why})."
         cause = comment_detail(diagnosis.likely_cause)
-        applied = Executor(workspace=workspace, dry_run=ctx.dry_run).apply(
+        applied = Executor(workspace=workspace, dry_run=ctx.dry_run, redactor=ctx.redactor).apply(
             Commit(
                 edits,
                 message=(

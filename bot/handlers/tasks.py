@@ -174,7 +174,9 @@ def drive(ctx: Context, repo_ref: RepoRef, config: RepoConfig, item: IssueTask, 
         clone, item.branch, repo_ref.default_branch, ctx.github.push
     )
     engine = make_engine(ctx, config, repo)
-    executor = Executor(forge=engine.forge, workspace=workspace, dry_run=False)
+    executor = Executor(
+        forge=engine.forge, workspace=workspace, dry_run=False, redactor=ctx.redactor
+    )
     result = step(engine, workspace, executor)
     conclude(ctx, repo_ref, item, result, diagnose_with=config)
 

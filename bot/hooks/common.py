@@ -169,12 +169,17 @@ def repo_config(repo: Repo) -> RepoConfig | None:
 
 
 def load_config(repo: Repo) -> RepoConfig:
-    """The repository config merged over the packaged defaults; a bad file is a HookError."""
+    """The repository config merged over the packaged defaults; a bad file is a HookError.
+
+    Key variables and model hosts are checked against the allowlist of the developer's own
+    environment (``TIERBOT_ALLOWED_KEY_ENVS`` / ``TIERBOT_ALLOWED_API_BASES``).
+    """
+    from bot.access import AccessError, ModelAccess
     from bot.config import ConfigError, load_repo_config
 
     try:
-        return load_repo_config(repo.root)
-    except ConfigError as exc:
+        return load_repo_config(repo.root, access=ModelAccess.from_env(repo.env))
+    except (ConfigError, AccessError) as exc:
         raise HookError(f"error: {exc}") from None
 
 
@@ -344,6 +349,14 @@ def run_guarded(hook: str, body: Callable[[], int], out: Echo = echo) -> int:
         message = str(exc)
         print(f"{hook}: {message}", file=sys.stderr, flush=True)
         return exc.code
+    except ValueError as exc:
+        # bot.access is imported only when something failed: the no-op path stays lean.
+        from bot.access import AccessError
+
+        if not isinstance(exc, AccessError):  # a malformed TIERBOT_ALLOWED_* setting
+            raise
+        print(f"{hook}: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_CONFIG
 
 
 def plural(count: int, word: str) -> str:

@@ -142,8 +142,17 @@ def fill_with_model(
         # The hook is an edge like the CLI: tierbot prices calls from litellm's bundled table,
         # so litellm must not spend the developer's commit fetching its own copy online.
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        from bot.settings import Settings
+
+        # Only the allowed key variables, and prompts without the environment's secret values.
+        settings = Settings.from_env(env)
         # No back-off sleeps: at the keyboard an unreachable model should fail fast.
-        models = LiteLLMModels(env=env, sleep=lambda _seconds: None, max_rate_limit_retries=0)
+        models = LiteLLMModels(
+            env=settings.model_keys(),
+            sleep=lambda _seconds: None,
+            max_rate_limit_retries=0,
+            redact=settings.redactor().tokens,
+        )
     budgets = _HookBudgets(_ledger_url(env, git_dir))
     run = _Run(
         phase,

@@ -9,6 +9,15 @@ from pathlib import Path
 
 IDENTITY = ["-c", "user.name=Test User", "-c", "user.email=test@example.com"]
 PYTEST_CHECK = f"{sys.executable} -m pytest -q -p no:cacheprovider"
+# A one-function repository, its test of the missing mul(a, b), and model replies adding it.
+CALC = "def add(a, b):\n    return a + b\n"
+MUL_TEST = "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"
+GOOD_MUL = (
+    "### calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\n"
+    "def mul(a, b):\n    return a * b\n```\n"
+)
+WRONG_MUL = GOOD_MUL.replace("a * b", "a + b")
+WRONG_MUL2 = GOOD_MUL.replace("a * b", "a - b")
 
 
 def git(repo: Path, *args: str) -> str:

@@ -315,7 +315,14 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @cli.command()
-@click.option("--lease", default=120.0, show_default=True, help="Seconds a claimed job is held.")
+@click.option(
+    "--lease",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(min=2.0),
+    help="Seconds a claimed job is held without a heartbeat; a killed worker's job waits this "
+    "long before another worker resumes it.",
+)
 def worker(lease: float) -> None:
     """Claim queued webhook jobs and run them (start as many as you like, on any machine)."""
     import logging
@@ -323,13 +330,14 @@ def worker(lease: float) -> None:
     import socket
     import threading
 
+    from bot.adapters.github import is_permanent
     from bot.adapters.github_auth import GitHubConfigError
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.queue_sql import SqlQueue
     from bot.handlers import build_router
     from bot.settings import Settings
     from bot.wiring import context_factory
-    from bot.worker import Worker
+    from bot.worker import LEASE_MARGIN, Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env(os.environ)
@@ -346,7 +354,8 @@ def worker(lease: float) -> None:
         router=build_router(),
         context=context_factory(settings, ledger, echo=lambda line: click.echo(line, err=True)),
         name=name,
-        heartbeat_s=max(lease / 4, 1.0),
+        heartbeat_s=lease * LEASE_MARGIN / 2,
+        is_permanent=is_permanent,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

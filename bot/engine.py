@@ -37,6 +37,7 @@ from bot.core.types import (
 )
 from bot.executor import Executor
 from bot.ports import (
+    ATTEMPT_TRAILER,
     CallRecord,
     Forge,
     Ledger,
@@ -172,6 +173,8 @@ class TaskRun:
                 "usage": [r.usage.prompt_tokens, r.usage.completion_tokens],
                 "commit_sha": r.commit_sha,
             }
+            if r.commit_sha is None:  # still to be committed: a resumed run commits this edit
+                pending["edits"] = [[e.path, e.content] for e in r.edits.edits]
         return {
             "task_id": self.task_id,
             "task": asdict(self.task),
@@ -200,13 +203,17 @@ class TaskRun:
                 detail=p["detail"],
                 feedback=p["feedback"],
                 # After the commit only the paths matter (they join ``touched``).
-                edits=EditSet(tuple(FileEdit(path, "") for path in p["paths"])),
+                edits=EditSet(
+                    tuple(FileEdit(path, content) for path, content in p["edits"])
+                    if "edits" in p
+                    else tuple(FileEdit(path, "") for path in p["paths"])
+                ),
                 cost_usd=p["cost_usd"],
                 worst_usd=p["worst_usd"],
                 senior_cost_usd=p["senior_cost_usd"],
                 usage=Usage(*p["usage"]),
                 commit_sha=p["commit_sha"],
-                awaiting_check=True,
+                awaiting_check=p["commit_sha"] is not None,
             )
             pending = Pending(p["attempt_id"], p["number"], p["tier"], result)
         return cls(
@@ -243,7 +250,10 @@ class Engine:
         repo: str,
         progress: Callable[[str], None] = lambda _line: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        checkpoint: Callable[[TaskRun], None] = lambda _state: None,
     ) -> None:
+        """``checkpoint`` stores the loop's state whenever a step starts or ends, so a run whose
+        process dies can be resumed with ``recover``."""
         self.config = config
         self.models = models
         self.ledger = ledger
@@ -252,6 +262,7 @@ class Engine:
         self.repo = repo
         self.progress = progress
         self.clock = clock
+        self.checkpoint = checkpoint
 
     # -- pricing -------------------------------------------------------------------------
     def price(self, tier: TierSpec) -> Price | None:
@@ -278,6 +289,7 @@ class Engine:
             repo=self.repo, task=task, start_tier=ladder.start, ceiling=ladder.ceiling
         )
         state = TaskRun(task_id, task, ladder, spent_before_today=spent_before_today)
+        self.checkpoint(state)
         return self._drive(state, workspace, executor)
 
     def resume(
@@ -291,6 +303,25 @@ class Engine:
         self.ledger.record_check(pending.attempt_id, check)
         self._conclude_check(pending.result, check)
         self._close_attempt(state, pending)
+        return self._drive(state, workspace, executor)
+
+    def recover(self, state: TaskRun, workspace: Workspace, executor: Executor) -> RunResult:
+        """Continue a task whose worker stopped mid-step (killed, or its lease lost).
+
+        An edit that was being committed is committed again; on a branch that already holds
+        it (the commit carries the attempt's trailers) that finds the commit and writes
+        nothing, so no model is paid twice. Otherwise the ladder goes on from the last attempt
+        that ended, exactly as ``run`` would have.
+        """
+        pending = state.pending
+        if pending is not None and pending.result.commit_sha is None:
+            self._commit_and_check(state.task, pending, workspace, executor)
+            if not pending.result.awaiting_check:
+                state.pending = None
+                self._close_attempt(state, pending)
+                self.checkpoint(state)
+        if state.pending is not None:
+            return self._result(state, Status.RUNNING, "waiting for the check", workspace.branch)
         return self._drive(state, workspace, executor)
 
     def _drive(self, state: TaskRun, workspace: Workspace, executor: Executor) -> RunResult:
@@ -312,19 +343,23 @@ class Engine:
                 attempt_id,
                 self.config.tier(step.tier),
                 workspace,
-                executor,
                 feedback=state.feedback,
                 touched=state.touched,
                 remaining=remaining,
             )
             pending = Pending(attempt_id, number, step.tier, result)
-            if result.awaiting_check:
+            if result.outcome is Outcome.GREEN:  # a valid edit: commit it, then check it
                 state.pending = pending
-                self.progress(f"[{number}] {step.tier}: committed; waiting for the check")
-                return self._result(
-                    state, Status.RUNNING, "waiting for the check", workspace.branch
-                )
+                self.checkpoint(state)  # from here a resumed run finds this edit again
+                self._commit_and_check(state.task, pending, workspace, executor)
+                if result.awaiting_check:
+                    self.progress(f"[{number}] {step.tier}: committed; waiting for the check")
+                    return self._result(
+                        state, Status.RUNNING, "waiting for the check", workspace.branch
+                    )
+            state.pending = None
             self._close_attempt(state, pending)
+            self.checkpoint(state)
 
     def _remaining(self, state: TaskRun) -> float:
         return money.remaining(
@@ -441,7 +476,6 @@ class Engine:
         attempt_id: int,
         tier: TierSpec,
         workspace: Workspace,
-        executor: Executor,
         *,
         feedback: str,
         touched: Sequence[str],
@@ -477,7 +511,7 @@ class Engine:
             )
         if produced.outcome is not Outcome.GREEN:
             return produced
-        return self._validate_commit_check(task, tier, attempt_id, produced, workspace, executor)
+        return self._validate(produced)
 
     def _template(self, task: Task, workspace: Workspace) -> _Attempt:
         result = generate(
@@ -621,15 +655,7 @@ class Engine:
         )
         return [Message("system", system), Message("user", user)]
 
-    def _validate_commit_check(
-        self,
-        task: Task,
-        tier: TierSpec,
-        attempt_id: int,
-        produced: _Attempt,
-        workspace: Workspace,
-        executor: Executor,
-    ) -> _Attempt:
+    def _validate(self, produced: _Attempt) -> _Attempt:
         violations = check_paths(produced.edits, self.config.paths)
         if violations:
             text = "; ".join(v.reason for v in violations)
@@ -641,27 +667,36 @@ class Engine:
             text = "; ".join(errors)
             produced.outcome, produced.detail = Outcome.INVALID_EDIT, f"syntax: {text}"
             produced.feedback = "The files you wrote do not parse:\n" + "\n".join(errors)
-            return produced
+        return produced
+
+    def _commit_and_check(
+        self, task: Task, pending: Pending, workspace: Workspace, executor: Executor
+    ) -> None:
+        produced, tier = pending.result, pending.tier
         try:
             applied = executor.apply(
                 Commit(
                     produced.edits,
-                    message=f"{task.title}\n\nWritten by the {tier.name} tier of tierbot.",
-                    trailers={"Tierbot-Tier": tier.name, "Tierbot-Task": task.slug},
+                    message=f"{task.title}\n\nWritten by the {tier} tier of tierbot.",
+                    # The attempt's id lets a resumed run recognise this commit on the branch.
+                    trailers={
+                        "Tierbot-Tier": tier,
+                        "Tierbot-Task": task.slug,
+                        ATTEMPT_TRAILER: str(pending.attempt_id),
+                    },
                 )
             )
         except WorkspaceError as exc:
             produced.outcome, produced.detail = Outcome.INVALID_EDIT, str(exc)
             produced.feedback = f"{exc}\n{exc.output}".strip()
-            return produced
+            return
         produced.commit_sha = applied.commit_sha
         check = self.forge.run_check(workspace, self.config.check)
         if check is None:
             produced.awaiting_check = True
-            return produced
-        self.ledger.record_check(attempt_id, check)
+            return
+        self.ledger.record_check(pending.attempt_id, check)
         self._conclude_check(produced, check)
-        return produced
 
     @staticmethod
     def _conclude_check(produced: _Attempt, check: CheckResult) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,14 +36,20 @@ class Executor:
         workspace: Workspace | None = None,
         github: Any = None,
         dry_run: bool,
+        guard: Callable[[], None] = lambda: None,
     ) -> None:
+        """``guard`` runs before every write and raises to refuse it (a worker that lost its
+        job's lease must not write)."""
         self._forge = forge
         self._workspace = workspace
         self._github = github
         self._dry_run = dry_run
+        self._guard = guard
         self.log: list[Applied] = []
 
     def apply(self, action: Action) -> Applied:
+        if not self._dry_run:
+            self._guard()
         if self._dry_run:
             applied = Applied(action, dry_run=True)
         elif isinstance(action, Commit):

@@ -12,6 +12,7 @@ from bot.actions import GitHubAction
 from bot.config import ConfigError, Price, RepoConfig, load_config
 from bot.core.types import CheckResult
 from bot.events import Event
+from bot.lease import Guard, unguarded
 from bot.ports import Ledger, Models
 
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
@@ -55,6 +56,8 @@ class Context:
     dry_run: bool = False
     echo: Callable[[str], None] = lambda _line: None
     planned: list[object] = field(default_factory=list)
+    # Raises when the worker no longer holds the job's lease: checked before every write.
+    guard: Guard = unguarded
 
     # -- writes: all through here, so --dry-run can print them instead ----------------
     def act(self, action: GitHubAction) -> Any:
@@ -63,7 +66,7 @@ class Context:
         if self.dry_run:
             self.planned.append(action)
             self.echo(f"would {describe(action)}")
-        applied = Executor(github=self.github, dry_run=self.dry_run).apply(action)
+        applied = Executor(github=self.github, dry_run=self.dry_run, guard=self.guard).apply(action)
         return applied.result
 
     # -- reads and gates ---------------------------------------------------------------

@@ -66,6 +66,9 @@ class FakeLedger:
     def spent_since(self, repo: str, since: datetime) -> float:
         return self.spent_today
 
+    def interrupt_unfinished(self, **_where: object) -> int:
+        return 0
+
 
 class FakeWorkspace:
     """Files in a dict; commits are snapshots."""

@@ -7,6 +7,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from bot.adapters.queue_sql import Job, SqlQueue
@@ -70,10 +71,12 @@ class Worker:
         beat = threading.Thread(target=self._beat, args=(job, lease, stop), daemon=True)
         beat.start()
         try:
-            self._run(job, lease)
+            record = self._run(job, lease)
         finally:
             stop.set()
             beat.join()
+        # Heartbeats end first, so one racing the outcome never reads it as a lost lease.
+        record()
         return job
 
     def run_forever(self, stop: threading.Event, *, idle_s: float = 0.5) -> None:
@@ -86,7 +89,8 @@ class Worker:
             if ran is None:
                 stop.wait(idle_s)
 
-    def _run(self, job: Job, lease: Lease) -> None:
+    def _run(self, job: Job, lease: Lease) -> Callable[[], None]:
+        """Run the job's handlers; returns how to record the outcome in the queue."""
         event: Event | None = None
         try:
             try:
@@ -95,14 +99,13 @@ class Worker:
                 raise PermanentError(f"malformed payload: {exc}") from None
             self._handle(event, lease.check)
         except LeaseLost as exc:
-            self._stopped(job, exc)
+            return partial(self._stopped, job, str(exc))
         except Exception as exc:  # one job's failure must never stop the worker
             try:
-                self._failed(job, event, lease, exc)
+                return self._failed(job, event, lease, exc)
             except LeaseLost as lost:
-                self._stopped(job, lost)
-        else:
-            self._queue.complete(job)
+                return partial(self._stopped, job, str(lost))
+        return partial(self._queue.complete, job)
 
     def _handle(self, event: Event, guard: Guard) -> None:
         handlers = self._router.handlers_for(event)
@@ -112,7 +115,9 @@ class Worker:
         for handler in handlers:
             handler(event, ctx)
 
-    def _failed(self, job: Job, event: Event | None, lease: Lease, exc: Exception) -> None:
+    def _failed(
+        self, job: Job, event: Event | None, lease: Lease, exc: Exception
+    ) -> Callable[[], None]:
         permanent = isinstance(exc, PermanentError) or self._is_permanent(exc)
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         if permanent:
@@ -130,7 +135,7 @@ class Worker:
             lease.check()
             self._tell_people(event, lease.check, detail)
         retry_in = None if permanent else self._backoff(job, exc)
-        self._queue.fail(job, detail, retry_in_s=retry_in)
+        return partial(self._queue.fail, job, detail, retry_in_s=retry_in)
 
     def _backoff(self, job: Job, exc: Exception) -> float:
         delay = min(self._max_backoff_s, self._retry_backoff_s * 2.0**job.failures)
@@ -151,8 +156,8 @@ class Worker:
         except Exception:  # the job's failure is recorded below whether or not this worked
             log.exception("could not report the failure of %s", event.kind)
 
-    def _stopped(self, job: Job, exc: LeaseLost) -> None:
-        log.warning("job %s: %s; its handler stopped", job.id, exc)
+    def _stopped(self, job: Job, why: str) -> None:
+        log.warning("job %s: %s; its handler stopped", job.id, why)
         try:
             self._queue.release(job)
         except Exception:  # the lease runs out on its own; another worker takes the job then

@@ -27,7 +27,7 @@ QUEUED, RUNNING, DONE, FAILED, IGNORED = "queued", "running", "done", "failed", 
 _PG_CLAIM_LOCK_KEY = 0x7469_6572_716E  # serialises claims on PostgreSQL
 # A job whose workers keep dying (it may be what kills them) waits longer before each claim
 # after this many expiries in a row, instead of crash-looping every worker; it is never dropped.
-EXPIRIES_BEFORE_BACKOFF = 3
+EXPIRIES_BEFORE_BACKOFF = 5
 MAX_EXPIRY_BACKOFF_S = 3600.0
 
 

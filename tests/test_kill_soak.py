@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,20 +16,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.adapters.github_tasks import IssueTaskORM, IssueTaskStore
 from bot.adapters.ledger import AttemptRowORM, SqlLedger, TaskRowORM
 from bot.adapters.queue_sql import DONE, JobORM, SqlQueue
 from tests.support.databases import database_url
 from tests.support.github_emulator import GitHubEmulator
-from tests.support.github_emulator.faults import slow as slow_answer
 from tests.support.model_server import ScriptedModelServer, reply, slow
+from tests.support.recovery import start_tierbot, unfinished_rows
 from tests.support.server import TierbotProcesses, wait_until
 from tests.test_e2e_github import (
     CALC,
     GOOD,
-    MUL_TEST,
     REPO,
-    SECRET,
     labels,
     make_repo,
     pulls,
@@ -48,43 +44,9 @@ LEASE_S = 3.0
 ADD_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 
 
-@pytest.fixture
-def models() -> Iterator[ScriptedModelServer]:
-    with ScriptedModelServer() as server:
-        yield server
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from database_url(request.param, tmp_path)
-
-
-def start_tierbot(tmp_path: Path, emulator: GitHubEmulator, db_url: str) -> TierbotProcesses:
-    procs = TierbotProcesses(
-        tmp_path,
-        {
-            "TIERBOT_DB_URL": db_url,
-            "TIERBOT_WEBHOOK_SECRET": SECRET,
-            "TIERBOT_APP_ID": str(emulator.app_id),
-            "TIERBOT_PRIVATE_KEY": emulator.private_key_pem.decode(),
-            "TIERBOT_GITHUB_API_URL": emulator.api_url,
-        },
-    )
-    emulator.set_webhook(procs.url, SECRET)
-    procs.start_web()
-    return procs
-
-
-def unfinished_rows(db_url: str) -> dict[str, int]:
-    """Rows still marked running: ledger tasks, attempts without an outcome, issue tasks."""
-    with SqlLedger(db_url) as ledger, ledger._read() as session:
-        return {
-            "tasks": session.scalar(select(func.count()).where(TaskRowORM.status == "running")),
-            "attempts": session.scalar(select(func.count()).where(AttemptRowORM.outcome.is_(None))),
-            "issue_tasks": session.scalar(
-                select(func.count()).where(IssueTaskORM.status == "running")
-            ),
-        }
 
 
 def working_pids(db_url: str) -> list[int]:
@@ -130,9 +92,9 @@ def ledger_figures(db_url: str) -> dict[str, int]:
 
 
 def test_kill_soak_every_issue_gets_exactly_one_pr(
-    tmp_path: Path, github_emulator: GitHubEmulator, models: ScriptedModelServer, db_url: str
+    tmp_path: Path, github_emulator: GitHubEmulator, model_server: ScriptedModelServer, db_url: str
 ):
-    rng = random.Random(SEED)
+    rng, models = random.Random(SEED), model_server
     models.script("junior-model", [slow(0.5, then=reply(GOOD))])
     make_repo(
         github_emulator,
@@ -193,53 +155,3 @@ def test_kill_soak_every_issue_gets_exactly_one_pr(
         [comment] = status_comments(github_emulator, n)
         assert "done" in comment.body and "Starting" not in comment.body
     assert orphans == {"tasks": 0, "attempts": 0, "issue_tasks": 0}
-
-
-def test_a_kill_after_the_push_opens_the_pr_without_another_model_call(
-    tmp_path: Path, github_emulator: GitHubEmulator, models: ScriptedModelServer
-):
-    models.script("junior-model", [reply(GOOD)])
-    make_repo(github_emulator, models.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
-    issue = github_emulator.open_issue(REPO, "Add mul(a, b) to calc.py")
-    branch = f"tierbot/issue-{issue.number}"
-    # The worker looks for an existing PR right after its push: hold that answer and kill it.
-    held = github_emulator.faults.add("GET", "*/repos/octo/shop/pulls", slow_answer(30))
-    url = f"sqlite:///{tmp_path / 'tierbot.sqlite3'}"
-    procs = start_tierbot(tmp_path, github_emulator, url)
-    try:
-        first = procs.start_worker(lease=LEASE_S)
-        github_emulator.label_issue(REPO, issue.number, "tierbot:feature", sender="alice")
-        wait_until(lambda: held.hits, timeout=60, what=lambda: f"the push\n{procs.logs()}")
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-        pushed = git_head(github_emulator, branch)
-        assert pulls(github_emulator) == [] and len(models.requests) == 1
-        github_emulator.faults.clear()
-        procs.start_worker(lease=LEASE_S)
-        wait_finished(github_emulator, procs, issue.number, timeout=120)
-    finally:
-        procs.stop()
-
-    assert "tierbot:done" in labels(github_emulator, issue.number)
-    [pr] = pulls(github_emulator)
-    assert pr.pull.head_ref == branch and pr.pull.head_sha == pushed
-    assert len(models.requests) == 1  # the resumed task found its commit: no second paid call
-    [comment] = status_comments(github_emulator, issue.number)
-    assert "| junior | green |" in comment.body
-    with SqlLedger(url) as ledger:
-        item = IssueTaskStore(ledger).get(REPO, issue.number)
-        assert item is not None and item.task_id is not None and item.status == "done"
-        assert ledger.get_task(item.task_id).status == "done"
-        attempts = ledger.attempts(item.task_id)
-        assert [(a.tier, a.outcome) for a in attempts] == [("junior", "green")]
-    assert unfinished_rows(url) == {"tasks": 0, "attempts": 0, "issue_tasks": 0}
-
-
-def git_head(emulator: GitHubEmulator, branch: str) -> str:
-    return subprocess.run(
-        ["git", "rev-parse", f"refs/heads/{branch}"],
-        cwd=emulator.repo(REPO).path,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from bot.actions import AddLabels
 from bot.core.logs import scrub
 from bot.core.types import Status
-from bot.engine import RunResult, TaskRun
+from bot.engine import AttemptSummary, RunResult, TaskRun
 from bot.events import Event
 from bot.handlers.context import NEEDS_HUMAN_LABEL, Context
-from bot.handlers.tasks import publish_status, task_slug
+from bot.handlers.tasks import driven_by, publish_status, task_slug
 from bot.router import Router
 
 router = Router()
@@ -29,7 +29,7 @@ def hand_over_on_failure(event: Event, ctx: Context, why: str) -> None:
         return
     issue = event.task_issue if event.task_issue is not None else event.number
     item = ctx.store.get(event.repo.full_name, issue) if issue is not None else None
-    if item is None or item.status != Status.RUNNING:
+    if item is None or item.status != Status.RUNNING or not driven_by(event, item):
         return
     reason = f"tierbot could not finish this task: {scrub(why)[:500]}"
     state = TaskRun.from_json(item.state) if item.state else None
@@ -39,27 +39,15 @@ def hand_over_on_failure(event: Event, ctx: Context, why: str) -> None:
         keep_task=state.task_id if state else None,
         keep_attempt=None,
     )
-    result = None
-    if state is not None:
-        cost = sum(a.cost_usd or 0.0 for a in state.summaries)
-        result = RunResult(
-            Status.NEEDS_HUMAN,
-            reason,
-            state.task_id,
-            None,
-            cost,
-            state.unknown,
-            state.senior_total,
-            tuple(state.summaries),
-            state,
-        )
+    result = _ended(state, reason) if state else None
+    if result is not None and result.task_id is not None:
         ctx.ledger.finish_task(
-            state.task_id,
+            result.task_id,
             status=Status.NEEDS_HUMAN,
             reason=reason,
             branch=item.branch,
-            cost_usd=None if state.unknown else cost,
-            senior_cost_usd=state.senior_total,
+            cost_usd=None if result.cost_unknown else result.cost_usd,
+            senior_cost_usd=result.senior_cost_usd,
         )
     item.status = Status.NEEDS_HUMAN
     task_type = state.task.type if state else ""
@@ -68,3 +56,26 @@ def hand_over_on_failure(event: Event, ctx: Context, why: str) -> None:
         ctx.act(AddLabels(item.repo, number, (NEEDS_HUMAN_LABEL,)))
     item.state = None
     ctx.store.save(item)
+
+
+def _ended(state: TaskRun, reason: str) -> RunResult:
+    """The task's steps so far, an attempt left waiting (for CI, or to commit) included."""
+    steps = list(state.summaries)
+    if state.pending is not None:
+        p, r = state.pending, state.pending.result
+        steps.append(
+            AttemptSummary(
+                p.number, p.tier, "interrupted", reason, r.cost_usd, commit_sha=r.commit_sha
+            )
+        )
+    return RunResult(
+        Status.NEEDS_HUMAN,
+        reason,
+        state.task_id,
+        None,
+        sum(a.cost_usd or 0.0 for a in steps),
+        state.unknown,
+        state.senior_total,
+        tuple(steps),
+        state,
+    )

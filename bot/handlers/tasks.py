@@ -40,6 +40,16 @@ def waiting_for_ci(item: IssueTask) -> bool:
     return pending is not None and pending.result.commit_sha is not None
 
 
+def driven_by(event: Event, item: IssueTask) -> bool:
+    """Whether a job for ``event`` moves the task on: any job while it is starting or mid-step;
+    while it waits for CI, only the CI of its pending commit."""
+    if not waiting_for_ci(item):
+        return True
+    assert item.state is not None
+    pending = TaskRun.from_json(item.state).pending
+    return pending is not None and event.head_sha == pending.result.commit_sha
+
+
 def interrupted(item: IssueTask) -> bool:
     """Running with a saved state but not waiting for CI: its worker stopped mid-step."""
     return item.status == Status.RUNNING and bool(item.state) and not waiting_for_ci(item)

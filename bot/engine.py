@@ -236,6 +236,19 @@ class TaskRun:
         )
 
 
+def record_end(ledger: Ledger, result: RunResult) -> None:
+    """Write how a task ended, and what it cost, to its ledger row."""
+    assert result.task_id is not None
+    ledger.finish_task(
+        result.task_id,
+        status=result.status,
+        reason=result.reason,
+        branch=result.branch,
+        cost_usd=None if result.cost_unknown else result.cost_usd,
+        senior_cost_usd=result.senior_cost_usd,
+    )
+
+
 class Engine:
     """Runs tasks for one repository. Construct once per run at the edge; no I/O here."""
 
@@ -423,14 +436,7 @@ class Engine:
 
     def _finish(self, state: TaskRun, status: Status, reason: str, branch: str) -> RunResult:
         result = self._result(state, status, reason, branch)
-        self.ledger.finish_task(
-            state.task_id,
-            status=result.status,
-            reason=reason,
-            branch=result.branch,
-            cost_usd=None if state.unknown else result.cost_usd,
-            senior_cost_usd=state.senior_total,
-        )
+        record_end(self.ledger, result)
         return result
 
     def _result(self, state: TaskRun, status: Status, reason: str, branch: str) -> RunResult:

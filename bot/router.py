@@ -22,23 +22,11 @@ class Router:
 
     def on(self, *kinds: str) -> Callable[[Handler], Handler]:
         """Register for ``"name"`` (any action) or ``"name.action"``."""
-
-        def register(handler: Handler) -> Handler:
-            for kind in kinds:
-                self._routes.append((kind, handler))
-            return handler
-
-        return register
+        return _registrar(self._routes, kinds)
 
     def on_failure(self, *kinds: str) -> Callable[[FailureHandler], FailureHandler]:
         """Register what to do when a job for these events fails for good."""
-
-        def register(handler: FailureHandler) -> FailureHandler:
-            for kind in kinds:
-                self._failures.append((kind, handler))
-            return handler
-
-        return register
+        return _registrar(self._failures, kinds)
 
     def include(self, other: Router) -> None:
         self._routes.extend(other._routes)
@@ -49,6 +37,15 @@ class Router:
 
     def failure_handlers_for(self, event: Event) -> list[FailureHandler]:
         return _matching(self._failures, event)
+
+
+def _registrar(routes: list[tuple[str, _H]], kinds: tuple[str, ...]) -> Callable[[_H], _H]:
+    def register(handler: _H) -> _H:
+        for kind in kinds:
+            routes.append((kind, handler))
+        return handler
+
+    return register
 
 
 def _matching(routes: list[tuple[str, _H]], event: Event) -> list[_H]:

@@ -99,13 +99,13 @@ def checkpoints(into: list[dict]):
     return lambda state: into.append(json.loads(json.dumps(state.to_json())))
 
 
-def test_a_run_stopped_at_its_commit_commits_the_saved_edit_without_a_model_call():
-    models, ledger, saved = FakeModels({"junior": [GOOD]}), FakeLedger(), []
+def run_until_killed(models: FakeModels, forge: FakeForge, saved: list[dict]) -> Engine:
+    """Run a feature task whose worker dies at its first commit; its checkpoints in ``saved``."""
     eng = Engine(
         config=CONFIG,
         models=models,
-        ledger=ledger,
-        forge=FakeForge([None]),
+        ledger=FakeLedger(),
+        forge=forge,
         prices={},
         repo="r",
         checkpoint=checkpoints(saved),
@@ -113,6 +113,12 @@ def test_a_run_stopped_at_its_commit_commits_the_saved_edit_without_a_model_call
     ws = FakeWorkspace(FILES)
     with pytest.raises(Killed):
         eng.run(make_task("Implement mul", "feature"), ws, DyingExecutor(dry_run=False))
+    return eng
+
+
+def test_a_run_stopped_at_its_commit_commits_the_saved_edit_without_a_model_call():
+    models, saved = FakeModels({"junior": [GOOD]}), []
+    eng = run_until_killed(models, FakeForge([None]), saved)
     assert [s["pending"] is not None for s in saved] == [False, True]
     assert saved[-1]["pending"]["commit_sha"] is None and len(models.calls) == 1
 
@@ -130,19 +136,9 @@ def test_a_run_stopped_at_its_commit_commits_the_saved_edit_without_a_model_call
 
 def test_a_run_stopped_between_attempts_goes_on_up_the_ladder():
     garbage = "no edit here"
-    models, ledger, saved = FakeModels({"junior": [garbage, GOOD]}), FakeLedger(), []
-    eng = Engine(
-        config=CONFIG,
-        models=models,
-        ledger=ledger,
-        forge=FakeForge([passed()]),
-        prices={},
-        repo="r",
-        checkpoint=checkpoints(saved),
-    )
+    models, saved = FakeModels({"junior": [garbage, GOOD]}), []
+    eng = run_until_killed(models, FakeForge([passed()]), saved)
     ws = FakeWorkspace(FILES)
-    with pytest.raises(Killed):
-        eng.run(make_task("Implement mul", "feature"), ws, DyingExecutor(dry_run=False))
     # Died committing the second attempt; pretend it died just before: the last finished step.
     before = TaskRun.from_json(next(s for s in reversed(saved) if s["pending"] is None))
     assert [h.outcome for h in before.history] == [Outcome.INVALID_EDIT]

@@ -16,6 +16,7 @@ from bot.handlers.tasks import start_task_on_label
 from bot.lease import Guarded, LeaseLost
 from bot.ports import Ledger, Models
 from bot.wiring import GUARDED_LEDGER, GUARDED_STORE
+from tests.support.github_emulator.state import Issue
 from tests.support.handlers import REPO, Bench, repo_config
 from tests.support.model_server import reply
 from tests.support.recovery import unfinished_rows
@@ -67,14 +68,19 @@ def run_until_done(handler: Any, event: Event, ctx: Context) -> int:
     raise AssertionError("the job never finished")
 
 
-def test_a_task_stopped_before_each_of_its_writes_in_turn_ends_with_one_pr(bench: Bench):
+def feature_issue(bench: Bench) -> tuple[Issue, Event]:
+    """An issue asking for ``mul``, labelled for a feature task the junior model answers."""
     bench.models.script("junior-model", [reply(GOOD)])
     bench.make_repo(
         {"calc.py": CALC, "tests/test_calc.py": MUL_TEST},
         config=repo_config(bench.models.url, check=CHECK),
     )
     issue = bench.emulator.open_issue(REPO, "Add mul(a, b) to calc.py")
-    labeled = bench.label(issue.number, "tierbot:feature")
+    return issue, bench.label(issue.number, "tierbot:feature")
+
+
+def test_a_task_stopped_before_each_of_its_writes_in_turn_ends_with_one_pr(bench: Bench):
+    issue, labeled = feature_issue(bench)
 
     stops = run_until_done(start_task_on_label, labeled, bench.ctx)
     bench.emulator.wait_for_ci()
@@ -98,13 +104,7 @@ def test_a_task_stopped_before_each_of_its_writes_in_turn_ends_with_one_pr(bench
 
 
 def test_a_failed_job_hands_over_only_the_task_it_was_driving(bench: Bench):
-    bench.models.script("junior-model", [reply(GOOD)])
-    bench.make_repo(
-        {"calc.py": CALC, "tests/test_calc.py": MUL_TEST},
-        config=repo_config(bench.models.url, check=CHECK),
-    )
-    issue = bench.emulator.open_issue(REPO, "Add mul(a, b) to calc.py")
-    labeled = bench.label(issue.number, "tierbot:feature")
+    issue, labeled = feature_issue(bench)
     start_task_on_label(labeled, bench.ctx)  # committed, waiting for CI
 
     hand_over_on_failure(labeled, bench.ctx, "GitHub answered 502 five times")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.actions import AddLabels
 from bot.core.logs import scrub
 from bot.core.types import Status
-from bot.engine import AttemptSummary, RunResult, TaskRun
+from bot.engine import AttemptSummary, RunResult, TaskRun, record_end
 from bot.events import Event
 from bot.handlers.context import NEEDS_HUMAN_LABEL, Context
 from bot.handlers.tasks import driven_by, publish_status, task_slug
@@ -39,16 +39,9 @@ def hand_over_on_failure(event: Event, ctx: Context, why: str) -> None:
         keep_task=state.task_id if state else None,
         keep_attempt=None,
     )
-    result = _ended(state, reason) if state else None
-    if result is not None and result.task_id is not None:
-        ctx.ledger.finish_task(
-            result.task_id,
-            status=Status.NEEDS_HUMAN,
-            reason=reason,
-            branch=item.branch,
-            cost_usd=None if result.cost_unknown else result.cost_usd,
-            senior_cost_usd=result.senior_cost_usd,
-        )
+    result = _ended(state, reason, item.branch) if state else None
+    if result is not None:
+        record_end(ctx.ledger, result)
     item.status = Status.NEEDS_HUMAN
     task_type = state.task.type if state else ""
     publish_status(ctx, item, task_type, f"A human is needed: {reason}.", result)
@@ -58,7 +51,7 @@ def hand_over_on_failure(event: Event, ctx: Context, why: str) -> None:
     ctx.store.save(item)
 
 
-def _ended(state: TaskRun, reason: str) -> RunResult:
+def _ended(state: TaskRun, reason: str, branch: str) -> RunResult:
     """The task's steps so far, an attempt left waiting (for CI, or to commit) included."""
     steps = list(state.summaries)
     if state.pending is not None:
@@ -72,7 +65,7 @@ def _ended(state: TaskRun, reason: str) -> RunResult:
         Status.NEEDS_HUMAN,
         reason,
         state.task_id,
-        None,
+        branch if any(a.commit_sha for a in steps) else None,
         sum(a.cost_usd or 0.0 for a in steps),
         state.unknown,
         state.senior_total,

@@ -63,7 +63,7 @@ def kill_at_random(
     lease when one does within a few seconds, else any. Returns (kills, kills mid-job)."""
     done = busy = 0
     while done < kills:
-        time.sleep(rng.uniform(0.2, 2.0))
+        time.sleep(rng.uniform(0.1, 1.2))
         deadline = time.monotonic() + 4
         while True:
             alive = {w.pid: w for w in procs.workers if w.poll() is None}
@@ -95,7 +95,7 @@ def test_kill_soak_every_issue_gets_exactly_one_pr(
     tmp_path: Path, github_emulator: GitHubEmulator, model_server: ScriptedModelServer, db_url: str
 ):
     rng, models = random.Random(SEED), model_server
-    models.script("junior-model", [slow(0.5, then=reply(GOOD))])
+    models.script("junior-model", [slow(0.2, then=reply(GOOD))])
     make_repo(
         github_emulator,
         models.url,

@@ -150,9 +150,10 @@ def cancel_item(ctx: Context, item: IssueTask, reason: str) -> None:
             cost_usd=None,
             senior_cost_usd=None,
         )
+    # Until the comment is published the task stays running, so a worker stopped before then
+    # cancels it again when the job is retried.
     item.status = Status.CANCELLED
     publish_status(ctx, item, "", f"Cancelled: {reason}.", None)
-    # Stored last: a worker stopped before this point cancels again when the job is retried.
     item.state = None
     ctx.store.save(item)
 

@@ -153,6 +153,15 @@ class DebugSpec:
 
 
 @dataclass(frozen=True)
+class PlanSpec:
+    """The orchestrator (the ``plan:`` section): who plans a feature issue, how big, triage."""
+
+    tier: str = "senior"  # the model tier that writes the plan and starts its hard subtasks
+    max_subtasks: int = 8  # a plan with more subtasks is rejected
+    triage_tier: str | None = None  # tierbot:auto's one call; None: the ladder's first model tier
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     ladder: tuple[str, ...]
     tiers: Mapping[str, TierSpec]
@@ -164,6 +173,7 @@ class RepoConfig:
     review: ReviewSpec = ReviewSpec()
     hooks: HooksSpec = HooksSpec()
     debug: DebugSpec = DebugSpec()
+    plan: PlanSpec = PlanSpec()
 
     def tier(self, name: str) -> TierSpec:
         return self.tiers[name]
@@ -298,6 +308,7 @@ TOP_KEYS = (
     "hooks",
     "review",
     "debug",
+    "plan",
 )
 TIER_KEYS = (
     "kind",
@@ -320,6 +331,7 @@ REVIEW_KEYS = (
     "triage",
 )
 DEBUG_KEYS = ("fix_commit",)
+PLAN_KEYS = ("tier", "max_subtasks", "triage_tier")
 # A review prompt carries instructions and at least one hunk; fewer tokens than this cannot.
 MIN_CHUNK_TOKENS = 1000
 HOOK_KEYS = (
@@ -391,12 +403,35 @@ def validate(data: Any, file: str) -> RepoConfig:
         hooks=_hooks(file, data.get("hooks", {}), tiers, tuple(ladder)),
         review=_review(file, data.get("review", {}), tiers, tuple(ladder)),
         debug=_debug(file, data.get("debug", {})),
+        plan=_plan(file, data.get("plan", {}), tiers, tuple(ladder)),
     )
 
 
 def _debug(file: str, raw: Any) -> DebugSpec:
     r = _Reader(file, "debug", raw, DEBUG_KEYS)
     return DebugSpec(fix_commit=r.boolean("fix_commit", DebugSpec().fix_commit))
+
+
+def _plan(file: str, raw: Any, tiers: Mapping[str, TierSpec], ladder: tuple[str, ...]) -> PlanSpec:
+    r = _Reader(file, "plan", raw, PLAN_KEYS)
+    # Planning and triage are judgements; the template tier makes none.
+    models = tuple(name for name in ladder if not tiers[name].is_template) or ladder[-1:]
+    default = PlanSpec()
+    # A ladder without a tier named senior plans with its top tier.
+    tier = r.one_of("tier", models, default.tier if default.tier in models else models[-1])
+    triage_tier = r.str_or_none("triage_tier")
+    if triage_tier is not None and triage_tier not in models:
+        raise ConfigError(
+            file,
+            r.key("triage_tier"),
+            f"unknown value {triage_tier!r}",
+            ", ".join(["null", *models]),
+        )
+    return PlanSpec(
+        tier=tier,
+        max_subtasks=r.positive_int("max_subtasks", default.max_subtasks),
+        triage_tier=triage_tier,
+    )
 
 
 def _tier(file: str, name: str, raw: Any) -> TierSpec:
@@ -573,12 +608,15 @@ def load_config(text: str | None, *, file: str = REPO_CONFIG_PATH) -> RepoConfig
 
 
 def load_repo_config(repo_root: Path) -> RepoConfig:
-    """Read ``.github/tierbot.yml`` under ``repo_root`` if present."""
-    path = repo_root / REPO_CONFIG_PATH
+    """Read ``.github/tierbot.yml`` under ``repo_root`` if present (never through a link)."""
+    from bot.adapters.pathguard import PathGuard, UnsafePath
+
     try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
+        text = PathGuard(repo_root).read_bytes(REPO_CONFIG_PATH).decode("utf-8")
+    except (FileNotFoundError, NotADirectoryError):
         return load_config(None)
+    except UnsafePath as exc:
+        raise ConfigError(REPO_CONFIG_PATH, "<file>", f"cannot be read: {exc.reason}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(REPO_CONFIG_PATH, "<file>", f"cannot be read: {exc}") from None
     return load_config(text, file=REPO_CONFIG_PATH)

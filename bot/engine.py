@@ -44,6 +44,7 @@ from bot.ports import (
     ModelError,
     ModelErrorKind,
     Models,
+    PathRefused,
     Workspace,
     WorkspaceError,
 )
@@ -692,6 +693,10 @@ class Engine:
                     },
                 )
             )
+        except PathRefused as exc:
+            produced.outcome, produced.detail = Outcome.POLICY, f"edit refused: {exc}"
+            produced.feedback = f"These edits are not allowed: {exc}"
+            return
         except WorkspaceError as exc:
             produced.outcome, produced.detail = Outcome.INVALID_EDIT, str(exc)
             produced.feedback = f"{exc}\n{exc.output}".strip()

@@ -128,6 +128,11 @@ class WorkspaceError(Exception):
         self.output = output
 
 
+class PathRefused(WorkspaceError):
+    """A workspace refused an edit's path (outside the tree, into ``.git``, through a symbolic
+    link): a path-policy refusal, recorded and escalated like one, not a failed write."""
+
+
 class Workspace(Protocol):
     """A checkout the bot may write to: never the user's own working tree."""
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import git
 
-from bot.core.types import EditSet
-from bot.ports import ATTEMPT_TRAILER, WorkspaceError
+from bot.adapters.pathguard import PathGuard, UnsafePath
+from bot.core.paths import path_problem
+from bot.core.types import EditSet, FileEdit
+from bot.ports import ATTEMPT_TRAILER, PathRefused, WorkspaceError
 
 BOT_NAME = "tierbot"
 BOT_EMAIL = "tierbot@users.noreply.github.com"
@@ -39,6 +41,16 @@ class NothingToCommit(GitError):
 class PushFailed(Exception):
     """A commit could not be pushed. Not a ``WorkspaceError``: the edit was fine, so it is no
     reason to ask a model again; the job fails and is retried, or stops, by its cause."""
+
+
+class UnsafeEdit(GitError, PathRefused):
+    """An edit's path leaves the worktree, enters ``.git`` or passes through a symbolic link."""
+
+
+def _git_failure(what: str, exc: git.GitCommandError) -> GitError:
+    """A failed git command as a workspace error, so the engine records it instead of crashing."""
+    output = f"{exc.stdout or ''}\n{exc.stderr or ''}".strip()
+    return GitError(f"{what} failed: {output.splitlines()[-1] if output else exc}", output)
 
 
 def _bot_identity() -> dict[str, str]:
@@ -130,6 +142,7 @@ class GitWorkspace:
         self._repo = repo
         self._branch = branch
         self._root = Path(repo.working_tree_dir or ".").resolve()
+        self._guard = PathGuard(self._root)
 
     @property
     def root(self) -> Path:
@@ -146,32 +159,54 @@ class GitWorkspace:
         out = self._repo.git.ls_files("--cached", "--others", "--exclude-standard")
         return sorted(set(out.splitlines()))
 
-    def _inside(self, path: str) -> Path:
-        pure = PurePosixPath(path)
-        if pure.is_absolute() or ".." in pure.parts or (pure.parts and pure.parts[0] == ".git"):
-            raise GitError(f"refusing path outside the worktree: {path}")
-        return self._root / pure
-
     def read(self, path: str) -> str | None:
-        try:
-            with self._inside(path).open(encoding="utf-8", newline="") as handle:
-                return handle.read()
-        except (OSError, UnicodeDecodeError, GitError):
-            return None
+        return self._guard.read_text(path)
 
     def apply(self, edits: EditSet) -> None:
+        """Write and stage ``edits``; every path is checked first, so a refusal writes nothing,
+        and a write that fails midway is rolled back."""
         for edit in edits.edits:
-            target = self._inside(edit.path)
+            self._check(edit)
+        try:
+            for edit in edits.edits:
+                self._apply_one(edit)
+        except UnsafePath as exc:  # a link made after the check: still never written through
+            self.discard()
+            raise UnsafeEdit(str(exc)) from None
+        except OSError as exc:
+            self.discard()
+            raise GitError(f"could not write {exc.filename or 'a file'}: {exc.strerror}") from None
+        except git.GitCommandError as exc:
+            self.discard()
+            raise _git_failure("staging the edit", exc) from None
+
+    def _check(self, edit: FileEdit) -> None:
+        problem = path_problem(edit.path)
+        if problem is not None:
+            raise UnsafeEdit(f"refusing path outside the worktree: {problem}")
+        try:
             if edit.content is None:
-                if target.exists():
-                    self._repo.git.rm("--quiet", "--", edit.path)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(edit.content, "utf-8", newline="")
-            self._repo.git.add("--", edit.path)
+                self._guard.mode(edit.path)
+            else:
+                self._guard.check_write(edit.path)
+        except UnsafePath as exc:
+            raise UnsafeEdit(str(exc)) from None
+
+    def _apply_one(self, edit: FileEdit) -> None:
+        if edit.content is None:
+            # git rm removes a link itself, never its target; the guard vetted the parents.
+            if self._guard.mode(edit.path) is not None:
+                self._repo.git.rm("--quiet", "--", edit.path)
+            return
+        self._guard.write_text(edit.path, edit.content)
+        self._repo.git.add("--", edit.path)
 
     def commit(self, message: str, trailers: Mapping[str, str]) -> str:
-        if not self._repo.git.diff("--cached", "--name-only"):
+        try:
+            staged = self._repo.git.diff("--cached", "--name-only")
+        except git.GitCommandError as exc:
+            raise _git_failure("reading the staged changes", exc) from None
+        if not staged:
             raise NothingToCommit("the edit leaves every file as it was")
         args = ["--quiet", "-m", message]
         for key, value in trailers.items():
@@ -184,8 +219,11 @@ class GitWorkspace:
         return self.head_sha()
 
     def discard(self) -> None:
-        self._repo.git.reset("--quiet", "--hard", "HEAD")
-        self._repo.git.clean("-fdq")
+        try:
+            self._repo.git.reset("--quiet", "--hard", "HEAD")
+            self._repo.git.clean("-fdq")
+        except git.GitCommandError as exc:
+            raise _git_failure("discarding the edit", exc) from None
 
 
 class CheckoutView:
@@ -193,6 +231,7 @@ class CheckoutView:
 
     def __init__(self, repo: LocalRepo) -> None:
         self._repo = repo
+        self._guard = PathGuard(repo.root)
 
     @property
     def root(self) -> Path:
@@ -207,13 +246,7 @@ class CheckoutView:
         return sorted(set(out.splitlines()))
 
     def read(self, path: str) -> str | None:
-        pure = PurePosixPath(path)
-        if pure.is_absolute() or ".." in pure.parts:
-            return None
-        try:
-            return (self.root / pure).read_text("utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
+        return self._guard.read_text(path)
 
     def apply(self, edits: EditSet) -> None:
         raise GitError("the checkout view is read-only")

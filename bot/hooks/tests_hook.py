@@ -13,8 +13,8 @@ from __future__ import annotations
 import ast
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
+from bot.adapters.pathguard import UnsafePath
 from bot.hooks.common import (
     EXIT_CHANGED,
     EXIT_OK,
@@ -22,7 +22,6 @@ from bot.hooks.common import (
     Echo,
     Repo,
     Source,
-    detect_newline,
     echo,
     file_hook_main,
     is_python,
@@ -32,6 +31,7 @@ from bot.hooks.common import (
     plural,
     python_paths,
     read_staged,
+    read_text,
     read_texts,
     record_items,
     referenced,
@@ -93,7 +93,7 @@ def run(
     if not every:
         return EXIT_OK
     tests = [f for f in repo.files() if is_python(f) and is_test_path(f)]
-    mentioned = referenced(every, read_texts(repo.root, tests))
+    mentioned = referenced(every, read_texts(repo, tests))
     missing = {path: names - mentioned for path, names in wanted.items() if names - mentioned}
     if not missing:
         return EXIT_OK
@@ -178,18 +178,17 @@ def _import_root(path: str, import_name: str) -> str:
     return "/".join(parts[: max(len(parts) - depth, 0)])
 
 
-def _needs_root_conftest(root: Path, test_paths: Sequence[str]) -> bool:
-    if (root / "conftest.py").exists():
+def _needs_root_conftest(repo: Repo, test_paths: Sequence[str]) -> bool:
+    # Links count as present: a conftest.py link is left alone, never written through.
+    if repo.guard.mode("conftest.py") is not None:
         return False
-    if any((root / p).parent.joinpath("__init__.py").exists() for p in test_paths):
-        return False
+    for path in test_paths:
+        package = "/".join([*path.split("/")[:-1], "__init__.py"])
+        if repo.guard.mode(package) is not None:
+            return False
     import re
 
-    for name in _PYTEST_CONFIGS:
-        try:
-            text = (root / name).read_text("utf-8", errors="replace")
-        except OSError:
-            continue
+    for text in read_texts(repo, _PYTEST_CONFIGS):
         if re.search(r"^\s*pythonpath\s*=", text, re.M):
             return False
     return True
@@ -238,23 +237,11 @@ def _write_tests(
             out(f"{HOOK}: {source.path}: skipped: {import_name!r} cannot be imported by tests")
             continue
         target = _test_path(source.path, import_name, files, config.hooks.tests_path)
-        plan = plans.get(target)
-        if plan is None:
-            try:
-                original: str | None = (repo.root / target).read_text("utf-8")
-            except FileNotFoundError:
-                original = None
-            except (OSError, UnicodeDecodeError) as exc:
-                problems.append(f"{target}:1: cannot be read: {exc}")
-                continue
-            if original is not None:
-                original = original.replace("\r\n", "\n")
-                problem = _syntax_problem(target, original)
-                if problem:
-                    problems.append(f"{problem} (tests would be added here)")
-                    continue
-            plan = _Plan(target, original, detect_newline(repo.root / target))
-            plans[target] = plan
+        plan = plans.get(target) or _open_plan(repo, target)
+        if isinstance(plan, str):
+            problems.append(plan)
+            continue
+        plans[target] = plan
         content = skeleton_tests(import_name, names, plan.current)
         if content is None:
             continue
@@ -272,13 +259,46 @@ def _write_tests(
             out(f"{HOOK}: {plan.path}: not written: the new text would change existing lines")
             return EXIT_CHANGED
 
-    from bot.hooks.formatting import Written, added_ranges, format_written
+    from bot.hooks.formatting import format_written
+
+    written, items = _write_plans(repo, changed, roots, out)
+    format_written(repo.root, written, setting=config.hooks.format, out=out, hook=HOOK)
+    record_items(repo, items, config=config, env=repo.env, out=out, hook=HOOK)
+    elapsed = time.monotonic() - started
+    out(
+        f"{HOOK}: {plural(len(items), 'name')} got skeleton tests in {elapsed:.2f}s, free; "
+        "review them, stage them and commit again"
+    )
+    return EXIT_CHANGED
+
+
+def _open_plan(repo: Repo, target: str) -> _Plan | str:
+    """The plan for extending (or creating) ``target``, or the problem line saying why not."""
+    try:
+        found = read_text(repo, target)
+    except UnsafePath as exc:
+        return f"{target}:1: cannot be read: {exc.reason}"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"{target}:1: cannot be read: {exc}"
+    original, newline = found if found is not None else (None, "\n")
+    if original is not None:
+        problem = _syntax_problem(target, original)
+        if problem:
+            return f"{problem} (tests would be added here)"
+    return _Plan(target, original, newline)
+
+
+def _write_plans(
+    repo: Repo, changed: Sequence[_Plan], roots: set[str], out: Echo
+) -> tuple[list[Written], list[Item]]:
+    """Write the test files (and a root conftest.py when one is needed); what was written."""
+    from bot.hooks.formatting import Written, added_ranges
 
     written: list[Written] = []
     items: list[Item] = []
     for plan in changed:
         assert plan.current is not None
-        write_text(repo.root / plan.path, plan.current, plan.newline)
+        write_text(repo, plan.path, plan.current, plan.newline)
         if plan.original is None:
             written.append(Written(plan.path, None))
         else:
@@ -290,18 +310,11 @@ def _write_tests(
             share = (len(plan.current) - len(plan.original or "")) // count
             for name in names:
                 items.append(_item(source.path, name.name, plan.path, len(source.text), share))
-    if "" in roots and _needs_root_conftest(repo.root, [p.path for p in changed]):
-        write_text(repo.root / "conftest.py", ROOT_CONFTEST)
+    if "" in roots and _needs_root_conftest(repo, [p.path for p in changed]):
+        write_text(repo, "conftest.py", ROOT_CONFTEST)
         written.append(Written("conftest.py", None))
         out(f"{HOOK}: wrote conftest.py: lets plain pytest import the modules at the root")
-    format_written(repo.root, written, setting=config.hooks.format, out=out, hook=HOOK)
-    record_items(repo, items, config=config, env=repo.env, out=out, hook=HOOK)
-    elapsed = time.monotonic() - started
-    out(
-        f"{HOOK}: {plural(len(items), 'name')} got skeleton tests in {elapsed:.2f}s, free; "
-        "review them, stage them and commit again"
-    )
-    return EXIT_CHANGED
+    return written, items
 
 
 def _item(path: str, name: str, test_path: str, read: int, wrote: int) -> Item:

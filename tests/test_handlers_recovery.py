@@ -3,7 +3,6 @@ finish hands over to a human. The task handlers against the GitHub emulator, in 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from typing import Any, cast
 
@@ -20,16 +19,9 @@ from tests.support.github_emulator.state import Issue
 from tests.support.handlers import REPO, Bench, repo_config
 from tests.support.model_server import reply
 from tests.support.recovery import unfinished_rows
+from tests.test_e2e_github import CALC, CHECK, GOOD, MUL_TEST
 
 pytest_plugins = ["tests.support.github_emulator.fixtures", "tests.support.handler_fixtures"]
-
-CALC = "def add(a, b):\n    return a + b\n"
-MUL_TEST = "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"
-GOOD = (
-    "### calc.py\n```python\ndef add(a, b):\n    return a + b\n\n\n"
-    "def mul(a, b):\n    return a * b\n```\n"
-)
-CHECK = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 
 
 class StopAfter:

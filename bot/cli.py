@@ -364,7 +364,14 @@ def serve(host: str, port: int, workers: int, env_file: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--lease", default=120.0, show_default=True, help="Seconds a claimed job is held.")
+@click.option(
+    "--lease",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(min=2.0),
+    help="Seconds a claimed job is held without a heartbeat; a killed worker's job waits this "
+    "long before another worker resumes it.",
+)
 @_env_file_option
 def worker(lease: float, env_file: Path | None) -> None:
     """Claim queued webhook jobs and run them (start as many as you like, on any machine)."""
@@ -373,12 +380,13 @@ def worker(lease: float, env_file: Path | None) -> None:
     import socket
     import threading
 
+    from bot.adapters.github import is_permanent
     from bot.adapters.github_auth import GitHubConfigError
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.queue_sql import SqlQueue
     from bot.handlers import build_router
     from bot.wiring import context_factory
-    from bot.worker import Worker
+    from bot.worker import LEASE_MARGIN, Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(env_file)
@@ -400,7 +408,8 @@ def worker(lease: float, env_file: Path | None) -> None:
         router=build_router(),
         context=context,
         name=name,
-        heartbeat_s=max(lease / 4, 1.0),
+        heartbeat_s=lease * LEASE_MARGIN / 2,
+        is_permanent=is_permanent,
         redact=redactor,
     )
     stop = threading.Event()

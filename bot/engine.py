@@ -37,6 +37,7 @@ from bot.core.types import (
 from bot.executor import Executor
 from bot.metering import Meter
 from bot.ports import (
+    ATTEMPT_TRAILER,
     CallRecord,
     Forge,
     Ledger,
@@ -165,6 +166,8 @@ class TaskRun:
                 "usage": [r.usage.prompt_tokens, r.usage.completion_tokens],
                 "commit_sha": r.commit_sha,
             }
+            if r.commit_sha is None:  # still to be committed: a resumed run commits this edit
+                pending["edits"] = [[e.path, e.content] for e in r.edits.edits]
         return {
             "task_id": self.task_id,
             "task": asdict(self.task),
@@ -191,13 +194,17 @@ class TaskRun:
                 detail=p["detail"],
                 feedback=p["feedback"],
                 # After the commit only the paths matter (they join ``touched``).
-                edits=EditSet(tuple(FileEdit(path, "") for path in p["paths"])),
+                edits=EditSet(
+                    tuple(FileEdit(path, content) for path, content in p["edits"])
+                    if "edits" in p
+                    else tuple(FileEdit(path, "") for path in p["paths"])
+                ),
                 cost_usd=p["cost_usd"],
                 worst_usd=p["worst_usd"],
                 senior_cost_usd=p["senior_cost_usd"],
                 usage=Usage(*p["usage"]),
                 commit_sha=p["commit_sha"],
-                awaiting_check=True,
+                awaiting_check=p["commit_sha"] is not None,
             )
             pending = Pending(p["attempt_id"], p["number"], p["tier"], result)
         return cls(
@@ -218,6 +225,19 @@ class TaskRun:
         )
 
 
+def record_end(ledger: Ledger, result: RunResult) -> None:
+    """Write how a task ended, and what it cost, to its ledger row."""
+    assert result.task_id is not None
+    ledger.finish_task(
+        result.task_id,
+        status=result.status,
+        reason=result.reason,
+        branch=result.branch,
+        cost_usd=None if result.cost_unknown else result.cost_usd,
+        senior_cost_usd=result.senior_cost_usd,
+    )
+
+
 class Engine:
     """Runs tasks for one repository. Construct once per run at the edge; no I/O here."""
 
@@ -231,7 +251,10 @@ class Engine:
         prices: Mapping[str, Price],
         repo: str,
         progress: Callable[[str], None] = lambda _line: None,
+        checkpoint: Callable[[TaskRun], None] = lambda _state: None,
     ) -> None:
+        """``checkpoint`` stores the loop's state whenever a step starts or ends, so a run whose
+        process dies can be resumed with ``recover``."""
         self.config = config
         self.models = models
         self.ledger = ledger
@@ -240,6 +263,7 @@ class Engine:
         self.repo = repo
         self.progress = progress
         self.meter = Meter(models=models, budgets=ledger, recorder=ledger, prices=prices)
+        self.checkpoint = checkpoint
 
     # -- pricing -------------------------------------------------------------------------
     def price(self, tier: TierSpec) -> Price | None:
@@ -263,7 +287,9 @@ class Engine:
         task_id = self.ledger.start_task(
             repo=self.repo, task=task, start_tier=ladder.start, ceiling=ladder.ceiling
         )
-        return self._drive(TaskRun(task_id, task, ladder), workspace, executor)
+        state = TaskRun(task_id, task, ladder)
+        self.checkpoint(state)
+        return self._drive(state, workspace, executor)
 
     def resume(
         self, state: TaskRun, check: CheckResult, workspace: Workspace, executor: Executor
@@ -276,6 +302,25 @@ class Engine:
         self.ledger.record_check(pending.attempt_id, check)
         self._conclude_check(pending.result, check)
         self._close_attempt(state, pending)
+        return self._drive(state, workspace, executor)
+
+    def recover(self, state: TaskRun, workspace: Workspace, executor: Executor) -> RunResult:
+        """Continue a task whose worker stopped mid-step (killed, or its lease lost).
+
+        An edit that was being committed is committed again; on a branch that already holds
+        it (the commit carries the attempt's trailers) that finds the commit and writes
+        nothing, so no model is paid twice. Otherwise the ladder goes on from the last attempt
+        that ended, exactly as ``run`` would have.
+        """
+        pending = state.pending
+        if pending is not None and pending.result.commit_sha is None:
+            self._commit_and_check(state.task, pending, workspace, executor)
+            if not pending.result.awaiting_check:
+                state.pending = None
+                self._close_attempt(state, pending)
+                self.checkpoint(state)
+        if state.pending is not None:
+            return self._result(state, Status.RUNNING, "waiting for the check", workspace.branch)
         return self._drive(state, workspace, executor)
 
     def _drive(self, state: TaskRun, workspace: Workspace, executor: Executor) -> RunResult:
@@ -296,15 +341,20 @@ class Engine:
             self.progress(f"[{number}] {step.tier}: {step.reason}")
             attempt_id = self.ledger.start_attempt(state.task_id, number=number, tier=step.tier)
             tier = self.config.tier(step.tier)
-            result = self._attempt(state, attempt_id, tier, workspace, executor, prompts)
+            result = self._attempt(state, attempt_id, tier, workspace, prompts)
             pending = Pending(attempt_id, number, step.tier, result)
-            if result.awaiting_check:
+            if result.outcome is Outcome.GREEN:  # a valid edit: commit it, then check it
                 state.pending = pending
-                self.progress(f"[{number}] {step.tier}: committed; waiting for the check")
-                return self._result(
-                    state, Status.RUNNING, "waiting for the check", workspace.branch
-                )
+                self.checkpoint(state)  # from here a resumed run finds this edit again
+                self._commit_and_check(state.task, pending, workspace, executor)
+                if result.awaiting_check:
+                    self.progress(f"[{number}] {step.tier}: committed; waiting for the check")
+                    return self._result(
+                        state, Status.RUNNING, "waiting for the check", workspace.branch
+                    )
+            state.pending = None
             self._close_attempt(state, pending)
+            self.checkpoint(state)
 
     def scope(self, state: TaskRun) -> money.Scope:
         """Whose budgets the task spends: its key (its issue's on GitHub), repo and account."""
@@ -363,14 +413,7 @@ class Engine:
 
     def _finish(self, state: TaskRun, status: Status, reason: str, branch: str) -> RunResult:
         result = self._result(state, status, reason, branch)
-        self.ledger.finish_task(
-            state.task_id,
-            status=result.status,
-            reason=reason,
-            branch=result.branch,
-            cost_usd=None if state.unknown else result.cost_usd,
-            senior_cost_usd=state.senior_total,
-        )
+        record_end(self.ledger, result)
         return result
 
     def _result(self, state: TaskRun, status: Status, reason: str, branch: str) -> RunResult:
@@ -394,7 +437,6 @@ class Engine:
         attempt_id: int,
         tier: TierSpec,
         workspace: Workspace,
-        executor: Executor,
         prompts: StepPrompts,
     ) -> _Attempt:
         task = state.task
@@ -419,7 +461,7 @@ class Engine:
             produced = self._model(state, attempt_id, tier, workspace, prompts)
         if produced.outcome is not Outcome.GREEN:
             return produced
-        return self._validate_commit_check(task, tier, attempt_id, produced, workspace, executor)
+        return self._validate(produced)
 
     def _template(self, task: Task, workspace: Workspace) -> _Attempt:
         result = generate(
@@ -532,15 +574,7 @@ class Engine:
         )
         return [Message("system", system), Message("user", user)]
 
-    def _validate_commit_check(
-        self,
-        task: Task,
-        tier: TierSpec,
-        attempt_id: int,
-        produced: _Attempt,
-        workspace: Workspace,
-        executor: Executor,
-    ) -> _Attempt:
+    def _validate(self, produced: _Attempt) -> _Attempt:
         violations = check_paths(produced.edits, self.config.paths)
         if violations:
             text = "; ".join(v.reason for v in violations)
@@ -552,31 +586,40 @@ class Engine:
             text = "; ".join(errors)
             produced.outcome, produced.detail = Outcome.INVALID_EDIT, f"syntax: {text}"
             produced.feedback = "The files you wrote do not parse:\n" + "\n".join(errors)
-            return produced
+        return produced
+
+    def _commit_and_check(
+        self, task: Task, pending: Pending, workspace: Workspace, executor: Executor
+    ) -> None:
+        produced, tier = pending.result, pending.tier
         try:
             applied = executor.apply(
                 Commit(
                     produced.edits,
-                    message=f"{task.title}\n\nWritten by the {tier.name} tier of tierbot.",
-                    trailers={"Tierbot-Tier": tier.name, "Tierbot-Task": task.slug},
+                    message=f"{task.title}\n\nWritten by the {tier} tier of tierbot.",
+                    # The attempt's id lets a resumed run recognise this commit on the branch.
+                    trailers={
+                        "Tierbot-Tier": tier,
+                        "Tierbot-Task": task.slug,
+                        ATTEMPT_TRAILER: str(pending.attempt_id),
+                    },
                 )
             )
         except PathRefused as exc:
             produced.outcome, produced.detail = Outcome.POLICY, f"edit refused: {exc}"
             produced.feedback = f"These edits are not allowed: {exc}"
-            return produced
+            return
         except WorkspaceError as exc:
             produced.outcome, produced.detail = Outcome.INVALID_EDIT, str(exc)
             produced.feedback = f"{exc}\n{exc.output}".strip()
-            return produced
+            return
         produced.commit_sha = applied.commit_sha
         check = self.forge.run_check(workspace, self.config.check)
         if check is None:
             produced.awaiting_check = True
-            return produced
-        self.ledger.record_check(attempt_id, check)
+            return
+        self.ledger.record_check(pending.attempt_id, check)
         self._conclude_check(produced, check)
-        return produced
 
     @staticmethod
     def _conclude_check(produced: _Attempt, check: CheckResult) -> None:

@@ -8,6 +8,7 @@ change).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,16 +44,22 @@ class Executor:
         github: Any = None,
         dry_run: bool,
         redactor: Redactor | None = None,
+        guard: Callable[[], None] = lambda: None,
     ) -> None:
+        """``guard`` runs before every write and raises to refuse it (a worker that lost its
+        job's lease must not write)."""
         self._forge = forge
         self._workspace = workspace
         self._github = github
         self._dry_run = dry_run
         self._redactor = redactor if redactor is not None else Redactor()
+        self._guard = guard
         self.log: list[Applied] = []
 
     def apply(self, action: Action) -> Applied:
         action = redacted(action, self._redactor)
+        if not self._dry_run:
+            self._guard()
         if self._dry_run:
             applied = Applied(action, dry_run=True)
         elif isinstance(action, Commit):

@@ -134,6 +134,20 @@ class Ledger(Recorder, Budgets, Protocol):
         senior_cost_usd: float | None,
     ) -> None: ...
 
+    def interrupt_unfinished(
+        self, *, repo: str, slug: str, keep_task: int | None, keep_attempt: int | None
+    ) -> int:
+        """Finish the rows a stopped worker left running for ``repo``'s tasks named ``slug``:
+        attempts with no outcome as interrupted (but ``keep_attempt``), tasks still running as
+        interrupted (but ``keep_task``). Returns how many rows it finished."""
+        ...
+
+
+# The trailer naming the ledger attempt that made a commit. A workspace that pushes commits each
+# value at most once per branch: committing again with a value the branch already carries
+# returns that commit, which is how a resumed task finds the commit a killed worker pushed.
+ATTEMPT_TRAILER = "Tierbot-Attempt"
+
 
 class WorkspaceError(Exception):
     """A workspace refused a write (e.g. a commit hook failed); ``output`` is what it printed."""

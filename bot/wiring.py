@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.core.logs import Redactor
 from bot.events import Event
 from bot.handlers.context import Context
+from bot.lease import Guard, Guarded, unguarded
+from bot.ports import Ledger, Models
 from bot.settings import Settings
+
+# What a worker must hold its lease for: money that will be spent, and rows another worker
+# resuming the job would rely on. Recording a call already made is never refused.
+GUARDED_LEDGER = (
+    "start_task",
+    "start_attempt",
+    "record_check",
+    "finish_attempt",
+    "finish_task",
+    "interrupt_unfinished",
+)
+GUARDED_STORE = ("save", "refuse")
 
 
 class OfflineGitHub:
@@ -102,19 +116,20 @@ def context_factory(
     prices = load_price_table()
     forges = _Forges(settings, redact)
 
-    def make(event: Event) -> Context:
+    def make(event: Event, *, guard: Guard = unguarded) -> Context:
         github = OfflineGitHub(echo) if offline else forges.for_event(event)
         return Context(
             github=github,
-            store=store,
-            ledger=ledger,
-            models=models,
+            store=Guarded(store, guard, GUARDED_STORE),
+            ledger=cast(Ledger, Guarded(ledger, guard, GUARDED_LEDGER)),
+            models=cast(Models, Guarded(models, guard, ("complete",))),
             prices=prices,
             workdir=settings.workdir,
             dry_run=dry_run,
             echo=echo,
             access=settings.model_access,
             redactor=redact,
+            guard=guard,
         )
 
     return make

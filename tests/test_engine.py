@@ -86,6 +86,69 @@ def test_resume_without_a_pending_check_is_an_error():
         eng.resume(result.state, passed(), ws, executor)
 
 
+class Killed(BaseException):
+    """The worker process dying at this point (nothing after it runs)."""
+
+
+class DyingExecutor(Executor):
+    def apply(self, action):
+        raise Killed
+
+
+def checkpoints(into: list[dict]):
+    # Stored as JSON, as the issue store keeps them.
+    return lambda state: into.append(json.loads(json.dumps(state.to_json())))
+
+
+def run_until_killed(models: FakeModels, forge: FakeForge, saved: list[dict]) -> Engine:
+    """Run a feature task whose worker dies at its first commit; its checkpoints in ``saved``."""
+    eng = Engine(
+        config=CONFIG,
+        models=models,
+        ledger=FakeLedger(),
+        forge=forge,
+        prices={},
+        repo="r",
+        checkpoint=checkpoints(saved),
+    )
+    ws = FakeWorkspace(FILES)
+    with pytest.raises(Killed):
+        eng.run(make_task("Implement mul", "feature"), ws, DyingExecutor(dry_run=False))
+    return eng
+
+
+def test_a_run_stopped_at_its_commit_commits_the_saved_edit_without_a_model_call():
+    models, saved = FakeModels({"junior": [GOOD]}), []
+    eng = run_until_killed(models, FakeForge([None]), saved)
+    assert [s["pending"] is not None for s in saved] == [False, True]
+    assert saved[-1]["pending"]["commit_sha"] is None and len(models.calls) == 1
+
+    state = TaskRun.from_json(saved[-1])
+    fresh = FakeWorkspace(FILES)
+    result = eng.recover(state, fresh, Executor(forge=eng.forge, workspace=fresh, dry_run=False))
+    assert len(models.calls) == 1  # the edit came from the checkpoint
+    assert result.status is Status.RUNNING and result.state is not None
+    [(_, trailers, files)] = fresh.commits
+    attempt_id = state.pending.attempt_id if state.pending else None
+    assert trailers["Tierbot-Attempt"] == str(attempt_id) and "def mul" in files["calc.py"]
+    result = eng.resume(result.state, passed(), fresh, Executor(dry_run=False))
+    assert result.status is Status.DONE and [a.outcome for a in result.attempts] == ["green"]
+
+
+def test_a_run_stopped_between_attempts_goes_on_up_the_ladder():
+    garbage = "no edit here"
+    models, saved = FakeModels({"junior": [garbage, GOOD]}), []
+    eng = run_until_killed(models, FakeForge([passed()]), saved)
+    ws = FakeWorkspace(FILES)
+    # Died committing the second attempt; pretend it died just before: the last finished step.
+    before = TaskRun.from_json(next(s for s in reversed(saved) if s["pending"] is None))
+    assert [h.outcome for h in before.history] == [Outcome.INVALID_EDIT]
+    result = eng.recover(before, ws, Executor(forge=eng.forge, workspace=ws, dry_run=False))
+    assert result.status is Status.DONE
+    assert [a.outcome for a in result.attempts] == ["invalid-edit", "green"]
+    assert len(models.calls) == 3  # the interrupted second attempt is made again
+
+
 def test_rate_limit_after_retries_climbs_and_is_recorded():
     limited = ModelError(ModelErrorKind.RATE_LIMITED, "429 after 3 retries", retry_after=30)
     models = FakeModels({"junior": [limited], "senior": [GOOD]})

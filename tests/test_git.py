@@ -15,10 +15,12 @@ from bot.adapters.git import (
     LocalRepo,
     NotARepository,
     NothingToCommit,
+    PushFailed,
+    PushingWorkspace,
     UnsafeEdit,
 )
 from bot.core.types import EditSet, FileEdit
-from bot.ports import PathRefused
+from bot.ports import PathRefused, WorkspaceError
 from tests.support.repos import git, make_repo
 
 
@@ -140,3 +142,72 @@ def test_a_failed_discard_is_a_git_error(repo: LocalRepo):
     lock.unlink()
     ws.discard()
     assert ws.read("c.py") is None
+
+
+# -- PushingWorkspace: a clone whose commits are pushed at once --------------------------------
+
+
+def pushing_clone(tmp_path: Path, name: str, remote: Path) -> Path:
+    clone = tmp_path / name
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    return clone
+
+
+def push_to_origin(root: Path, branch: str) -> None:
+    git(root, "push", "-q", "origin", f"refs/heads/{branch}:refs/heads/{branch}")
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    source = make_repo(tmp_path / "source", {"a.py": "A = 1\n"})
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
+    return bare
+
+
+EDIT = EditSet((FileEdit("a.py", "A = 2\n"),))
+TRAILERS = {"Tierbot-Tier": "junior", "Tierbot-Task": "issue-1", "Tierbot-Attempt": "7"}
+
+
+def test_a_restart_continues_an_existing_branch_and_finds_its_own_commit(
+    tmp_path: Path, remote: Path
+):
+    first = PushingWorkspace.on_branch(
+        pushing_clone(tmp_path, "one", remote), "tierbot/issue-1", "main", push_to_origin
+    )
+    first.apply(EDIT)
+    pushed = first.commit("Set A", TRAILERS)
+    assert git(remote, "rev-parse", "tierbot/issue-1").strip() == pushed
+
+    # A new worker (fresh clone) after the first died between its push and its PR.
+    pushes: list[str] = []
+    second = PushingWorkspace.on_branch(
+        pushing_clone(tmp_path, "two", remote),
+        "tierbot/issue-1",
+        "main",
+        lambda root, branch: pushes.append(branch),
+    )
+    assert second.head_sha() == pushed  # the branch is continued, not started again
+    assert second.committed("7") == pushed and second.committed("8") is None
+    second.apply(EDIT)
+    assert second.commit("Set A", TRAILERS) == pushed  # the same attempt: found, not redone
+    assert pushes == [] and second.read("a.py") == "A = 2\n"
+    # A new attempt goes on top and pushes without forcing.
+    second.apply(EditSet((FileEdit("a.py", "A = 3\n"),)))
+    newer = second.commit("Set A again", {**TRAILERS, "Tierbot-Attempt": "8"})
+    assert git(second.root, "rev-parse", f"{newer}^").strip() == pushed
+    assert pushes == ["tierbot/issue-1"]
+
+
+def test_a_failed_push_is_not_an_invalid_edit(tmp_path: Path, remote: Path):
+    def refuse(root: Path, branch: str) -> None:
+        raise GitError("git push: rejected")
+
+    ws = PushingWorkspace.on_branch(
+        pushing_clone(tmp_path, "one", remote), "tierbot/issue-1", "main", refuse
+    )
+    ws.apply(EDIT)
+    with pytest.raises(PushFailed, match="could not be pushed") as info:
+        ws.commit("Set A", TRAILERS)
+    assert not isinstance(info.value, WorkspaceError)  # the model is not asked again for it
+    assert isinstance(info.value.__cause__, GitError)

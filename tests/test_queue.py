@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.ledger import SqlLedger
-from bot.adapters.queue_sql import DONE, FAILED, QUEUED, SqlQueue
+from bot.adapters.queue_sql import DONE, EXPIRIES_BEFORE_BACKOFF, FAILED, QUEUED, SqlQueue
 from tests.support.databases import database_url
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -134,3 +134,74 @@ def test_concurrent_claims_never_share_a_job(url: str):
         for t in threads:
             t.join()
     assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 30
+
+
+def test_lease_expiries_are_never_counted_as_failures(queue: SqlQueue, clock: Clock):
+    accept(queue, "d1")
+    for _ in range(12):  # workers killed again and again: the job waits longer, never drops
+        job = queue.claim("w")
+        while job is None:
+            clock.now += timedelta(minutes=10)
+            job = queue.claim("w")
+        assert job.failures == 0
+        clock.now += timedelta(seconds=61)
+    assert queue.delivery_status("d1") == QUEUED
+    job = queue.claim("w")
+    while job is None:
+        clock.now += timedelta(minutes=10)
+        job = queue.claim("w")
+    queue.fail(job, "one real error", retry_in_s=5)  # an exception counts, once
+    clock.now += timedelta(seconds=6)
+    job = queue.claim("w")
+    assert job is not None and job.failures == 1 and job.expiries == 0
+    queue.complete(job)
+    assert queue.delivery_status("d1") == DONE
+
+
+def test_a_job_expiring_many_times_in_a_row_waits_longer_before_each_claim(
+    queue: SqlQueue, clock: Clock
+):
+    accept(queue, "d1")
+    for _ in range(EXPIRIES_BEFORE_BACKOFF + 1):  # claimed at once after each expiry so far
+        assert queue.claim("w") is not None
+        clock.now += timedelta(seconds=61)
+    assert queue.claim("w") is None  # one expiry too many: it backs off
+    clock.now += timedelta(seconds=119)
+    assert queue.claim("w") is None
+    clock.now += timedelta(seconds=2)
+    job = queue.claim("w")
+    assert job is not None and job.expiries == EXPIRIES_BEFORE_BACKOFF + 1
+
+
+def test_jobs_of_one_key_keep_their_order_while_the_first_waits_to_retry(
+    queue: SqlQueue, clock: Clock
+):
+    accept(queue, "labeled", key="o/r#1")
+    accept(queue, "ci", key="o/r#1")
+    accept(queue, "other", key="o/r#2")
+    first = queue.claim("w1")
+    assert first is not None and first.delivery_id == "labeled"
+    queue.fail(first, "GitHub answered 502", retry_in_s=30)
+    other = queue.claim("w2")
+    assert other is not None and other.delivery_id == "other"
+    assert queue.claim("w2") is None  # "ci" must not overtake "labeled"
+    clock.now += timedelta(seconds=31)
+    again = queue.claim("w2")
+    assert again is not None and again.delivery_id == "labeled"
+    queue.complete(again)
+    last = queue.claim("w2")
+    assert last is not None and last.delivery_id == "ci"
+
+
+def test_a_released_job_is_claimed_again_at_once_and_uncounted(queue: SqlQueue):
+    accept(queue, "d1")
+    job = queue.claim("w1")
+    assert job is not None
+    queue.release(job)
+    again = queue.claim("w2")
+    assert again is not None and again.id == job.id and again.failures == 0
+    queue.release(job)  # the first worker's word no longer counts
+    queue.fail(job, "late", retry_in_s=None)
+    assert queue.claim("w3") is None
+    queue.complete(again)
+    assert queue.delivery_status("d1") == DONE

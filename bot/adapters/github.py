@@ -189,11 +189,24 @@ class JobInfo:
 
 class GitTransportError(WorkspaceError):
     """A clone or push failed; ``output`` is git's scrubbed output. ``auth_refused``: GitHub
-    refused the installation token (expired or revoked), and the cached one was dropped."""
+    refused the installation token (expired or revoked), and the cached one was dropped.
+    ``permanent``: trying again cannot help (no permission, no such repository, a refusal)."""
 
-    def __init__(self, message: str, output: str = "", *, auth_refused: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        output: str = "",
+        *,
+        auth_refused: bool = False,
+        permanent: bool = False,
+    ) -> None:
         super().__init__(message, output)
         self.auth_refused = auth_refused
+        self.permanent = permanent
+
+
+class InvalidName(ValueError):
+    """A repository or branch name GitHub would refuse; no request is made for it."""
 
 
 def git_base_url(api_url: str) -> str:
@@ -210,7 +223,7 @@ def git_base_url(api_url: str) -> str:
 
 def _check_repo(full_name: str) -> str:
     if not _REPO_NAME.match(full_name) or ".." in full_name:
-        raise ValueError(f"not an owner/name repository: {full_name!r}")
+        raise InvalidName(f"not an owner/name repository: {full_name!r}")
     return full_name
 
 
@@ -761,6 +774,7 @@ class GitHubForge:
                     f"git {operation} {repo}: permission denied (the App needs contents: write "
                     "on the repository)",
                     output,
+                    permanent=True,
                 )
             if _AUTH_REFUSED.search(output):
                 self.app.invalidate(self.installation_id)
@@ -778,7 +792,11 @@ class GitHubForge:
                 )
             transient = _TRANSIENT_GIT.search(output)
             if transient is None:
-                raise GitTransportError(f"git {operation} {repo} failed: {_gist(output)}", output)
+                raise GitTransportError(
+                    f"git {operation} {repo} failed: {_gist(output)}",
+                    output,
+                    permanent=bool(_GONE_GIT.search(output)),
+                )
             status = int(transient.group(1)) if transient.group(1) else None
             delay = retry_delay(Failure(status, {}, output), retry, self._clock(), self.retry)
             retry += 1
@@ -805,20 +823,25 @@ class GitHubForge:
         pushed commit.
         """
         if force:
-            raise GitTransportError(f"refusing to force-push {branch}: tierbot never force-pushes")
+            raise GitTransportError(
+                f"refusing to force-push {branch}: tierbot never force-pushes", permanent=True
+            )
         if not branch.startswith(PUSHABLE_PREFIX) or any(ch in branch for ch in "+:*?[\\ ~^"):
             raise GitTransportError(
-                f"refusing to push {branch!r}: tierbot pushes only its own tierbot/* branches"
+                f"refusing to push {branch!r}: tierbot pushes only its own tierbot/* branches",
+                permanent=True,
             )
         try:
             local = git.Repo(workdir)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise GitTransportError(f"{workdir} is not a git checkout") from None
+            raise GitTransportError(f"{workdir} is not a git checkout", permanent=True) from None
         try:
             local.git.check_ref_format("--branch", branch)
             sha = str(local.git.rev_parse("--verify", f"refs/heads/{branch}^{{commit}}"))
         except git.GitCommandError:
-            raise GitTransportError(f"no branch {branch} to push in {workdir}") from None
+            raise GitTransportError(
+                f"no branch {branch} to push in {workdir}", permanent=True
+            ) from None
         repo = self._origin_repo(local, workdir)
         url = self.repo_git_url(repo)
         refspec = f"refs/heads/{branch}:refs/heads/{branch}"  # no leading "+": never forced
@@ -831,18 +854,22 @@ class GitHubForge:
         try:
             origin = str(local.remotes.origin.url)
         except (AttributeError, IndexError, ValueError):
-            raise GitTransportError(f"{workdir} has no origin remote to push to") from None
+            raise GitTransportError(
+                f"{workdir} has no origin remote to push to", permanent=True
+            ) from None
         prefix = self.git_url + "/"
         if not origin.startswith(prefix):
             raise GitTransportError(
-                f"refusing to push: origin of {workdir} is not on {self.git_url}"
+                f"refusing to push: origin of {workdir} is not on {self.git_url}",
+                permanent=True,
             )
         name = origin[len(prefix) :].removesuffix("/").removesuffix(".git")
         try:
             return _check_repo(name)
         except ValueError:
             raise GitTransportError(
-                f"refusing to push: origin of {workdir} is not a repository URL"
+                f"refusing to push: origin of {workdir} is not a repository URL",
+                permanent=True,
             ) from None
 
 
@@ -857,6 +884,7 @@ _PERMISSION_DENIED = re.compile(
     r"returned error: 403\b|Permission to \S+ denied|Write access to repository not granted",
     re.I,
 )
+_GONE_GIT = re.compile(r"returned error: (404|410)\b|repository '[^']*' not found", re.I)
 _TRANSIENT_GIT = re.compile(
     r"returned error: (5\d\d|429)\b|(?:Failed to connect|Connection refused|Connection reset"
     r"|Could not resolve host|Operation timed out|early EOF|RPC failed)",
@@ -883,3 +911,30 @@ def _describe_text(output: str) -> str:
         return describe_body(json.loads(output))
     except ValueError:
         return output[:400]
+
+
+# Statuses of a final GitHub answer that a later try may not get: the rest of 4xx is final.
+_RETRYABLE_4XX = frozenset({401, 408, 409, 429})
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether a job that raised ``exc`` fails for good now rather than being tried again.
+
+    Permanent: GitHub's 4xx answers (404 gone, 422 invalid, 403 forbidden; never a rate limit,
+    which ``GitHubRateLimited`` or a retry-after marks), git refusals and missing repositories,
+    names GitHub would refuse, unusable App settings. Transient: 5xx, timeouts, dropped
+    connections, rate limits, a token GitHub refused, a push racing another one. A cause
+    (``raise ... from``) is looked at as well.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, GitHubRateLimited):
+            return False
+        if isinstance(seen, GitHubError) and seen.status is not None:
+            return 400 <= seen.status < 500 and seen.status not in _RETRYABLE_4XX
+        if isinstance(seen, GitTransportError):
+            return seen.permanent
+        if isinstance(seen, InvalidName | GitHubConfigError):
+            return True
+        seen = seen.__cause__
+    return False

@@ -36,6 +36,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    or_,
     select,
     text,
 )
@@ -436,6 +437,36 @@ class SqlLedger:
     def spent(self, scope: Scope) -> Spend:
         with self._read() as session:
             return holds.spent(session, scope, now=self._clock())
+
+    def interrupt_unfinished(
+        self, *, repo: str, slug: str, keep_task: int | None, keep_attempt: int | None
+    ) -> int:
+        now = self._clock()
+        with self._write() as session:
+            tasks = session.scalars(
+                select(TaskRowORM).where(
+                    TaskRowORM.repo == repo,
+                    TaskRowORM.slug == slug,
+                    or_(TaskRowORM.status == Status.RUNNING.value, TaskRowORM.id == keep_task),
+                )
+            ).all()
+            finished = 0
+            for task in tasks:
+                if task.id != keep_task:
+                    task.status, task.finished_at = Status.INTERRUPTED.value, now
+                    task.reason = "its worker stopped before it finished; a new task replaced it"
+                    finished += 1
+            attempts = session.scalars(
+                select(AttemptRowORM).where(
+                    AttemptRowORM.task_id.in_([t.id for t in tasks]),
+                    AttemptRowORM.outcome.is_(None),
+                    AttemptRowORM.id != (keep_attempt or -1),
+                )
+            ).all()
+            for attempt in attempts:
+                attempt.outcome, attempt.finished_at = Outcome.INTERRUPTED.value, now
+                attempt.detail = "its worker stopped before the attempt ended"
+            return finished + len(attempts)
 
     def spent_since(self, repo: str, since: datetime) -> float:
         """Known spend of ``repo``'s model calls made at or after ``since``, in USD.

@@ -2,26 +2,33 @@
 
 A delivery is stored with its job in one transaction before the webhook is answered. Workers
 claim jobs with a lease; a worker that dies mid-job stops renewing it, the lease expires and
-another worker takes the job again (at least once; handlers are idempotent). Two jobs with the
-same key (one issue or pull request) are never leased at the same time.
+another worker takes the job again (at least once; handlers are idempotent and resume). An
+expired lease is not a failure: only an exception the worker reports (``fail``) counts towards
+``max_attempts``, so a job is never dropped because its workers were killed. Jobs with the same
+key (one issue or pull request) run one at a time and in the order they arrived.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, and_, insert, or_, select, text, update
+from sqlalchemy import Integer, String, Text, and_, exists, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from bot.adapters.ledger import Base, SqlLedger, UTCDateTime
 
 QUEUED, RUNNING, DONE, FAILED, IGNORED = "queued", "running", "done", "failed", "ignored"
 _PG_CLAIM_LOCK_KEY = 0x7469_6572_716E  # serialises claims on PostgreSQL
+# A job whose workers keep dying (it may be what kills them) waits longer before each claim
+# after this many expiries in a row, instead of crash-looping every worker; it is never dropped.
+EXPIRIES_BEFORE_BACKOFF = 5
+MAX_EXPIRY_BACKOFF_S = 3600.0
 
 
 def _utcnow() -> datetime:
@@ -49,7 +56,9 @@ class JobORM(Base):
     key: Mapped[str] = mapped_column(String(255), index=True)
     payload: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims, expired ones included
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # exceptions reported by workers
+    expiries: Mapped[int] = mapped_column(Integer, default=0)  # leases that ran out in a row
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -67,7 +76,10 @@ class Job:
     key: str
     payload: dict[str, Any]
     attempts: int
-    lease_owner: str
+    lease_owner: str  # the worker's name and a token unique to this claim
+    failures: int = 0
+    expiries: int = 0
+    max_attempts: int = 5
 
 
 @dataclass(frozen=True)
@@ -204,15 +216,21 @@ class SqlQueue:
                 )
 
     # --- workers -----------------------------------------------------------------------
+    @property
+    def lease_s(self) -> float:
+        return self._lease.total_seconds()
+
     def claim(self, worker: str) -> Job | None:
+        """Lease the oldest runnable job whose key has no older job still open."""
         now = self._clock()
         with self._ledger._write() as session:
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CLAIM_LOCK_KEY})
-            busy = set(
-                session.scalars(
-                    select(JobORM.key).where(JobORM.state == RUNNING, JobORM.lease_until >= now)
-                )
+            older = aliased(JobORM)
+            # Jobs of one issue run in arrival order: a CI webhook never overtakes the job that
+            # is still opening the pull request it reports on, even while that one waits to retry.
+            waits_behind = exists().where(
+                older.key == JobORM.key, older.id < JobORM.id, older.state.in_((QUEUED, RUNNING))
             )
             candidates = session.scalars(
                 select(JobORM)
@@ -220,18 +238,22 @@ class SqlQueue:
                     or_(
                         and_(JobORM.state == QUEUED, JobORM.run_after <= now),
                         and_(JobORM.state == RUNNING, JobORM.lease_until < now),
-                    )
+                    ),
+                    ~waits_behind,
                 )
                 .order_by(JobORM.id)
                 .limit(50)
             ).all()
             for row in candidates:
-                if row.key in busy:
-                    continue
-                if row.attempts >= row.max_attempts:
-                    self._give_up(session, row, "lease expired too often", now)
-                    continue
-                row.state, row.lease_owner = RUNNING, worker
+                if row.state == RUNNING:  # its worker died or lost the lease: not a failure
+                    row.expiries += 1
+                    delay = self._expiry_backoff(row.expiries)
+                    if delay:
+                        row.state, row.lease_owner, row.lease_until = QUEUED, None, None
+                        row.run_after = now + timedelta(seconds=delay)
+                        continue
+                owner = f"{worker[:100]}/{uuid.uuid4().hex[:16]}"
+                row.state, row.lease_owner = RUNNING, owner
                 row.lease_until = now + self._lease
                 row.attempts += 1
                 return Job(
@@ -241,9 +263,18 @@ class SqlQueue:
                     row.key,
                     json.loads(row.payload),
                     row.attempts,
-                    worker,
+                    owner,
+                    row.failures,
+                    row.expiries,
+                    row.max_attempts,
                 )
         return None
+
+    def _expiry_backoff(self, expiries: int) -> float:
+        if expiries <= EXPIRIES_BEFORE_BACKOFF:
+            return 0.0
+        lease = self._lease.total_seconds()
+        return min(MAX_EXPIRY_BACKOFF_S, lease * 2.0 ** (expiries - EXPIRIES_BEFORE_BACKOFF))
 
     def heartbeat(self, job: Job) -> bool:
         """Extend the lease; False when the job was taken by another worker meanwhile."""
@@ -259,26 +290,42 @@ class SqlQueue:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def _owned(self, session: Any, job: Job) -> JobORM | None:
+        row: JobORM | None = session.get(JobORM, job.id)
+        if row is None or row.lease_owner != job.lease_owner or row.state != RUNNING:
+            return None  # another claim owns it now: this worker's word no longer counts
+        return row
+
     def complete(self, job: Job) -> None:
         now = self._clock()
         with self._ledger._write() as session:
-            row = session.get(JobORM, job.id)
-            if row is None or row.lease_owner != job.lease_owner:
+            row = self._owned(session, job)
+            if row is None:
                 return
-            row.state, row.finished_at, row.lease_until = DONE, now, None
+            row.state, row.finished_at, row.lease_until, row.expiries = DONE, now, None, 0
             delivery = session.get(DeliveryORM, row.delivery_id)
             if delivery is not None and not self._open_jobs(session, row.delivery_id, row.id):
                 delivery.status = DONE
 
+    def release(self, job: Job) -> None:
+        """Give a job back unfinished and uncounted (its worker stopped; not the job's fault)."""
+        with self._ledger._write() as session:
+            row = self._owned(session, job)
+            if row is not None:
+                row.state, row.lease_owner, row.lease_until = QUEUED, None, None
+                row.run_after = self._clock()
+
     def fail(self, job: Job, error: str, *, retry_in_s: float | None = None) -> None:
-        """Return the job to the queue after ``retry_in_s``, or fail it for good (None)."""
+        """Count a failure: queue the job again after ``retry_in_s`` while it has failed fewer
+        than ``max_attempts`` times, else (or with None: a permanent error) fail it for good."""
         now = self._clock()
         with self._ledger._write() as session:
-            row = session.get(JobORM, job.id)
-            if row is None or row.lease_owner != job.lease_owner:
+            row = self._owned(session, job)
+            if row is None:
                 return
-            row.error = error[:4000]
-            if retry_in_s is not None and row.attempts < row.max_attempts:
+            row.error, row.expiries = error[:4000], 0
+            row.failures += 1
+            if retry_in_s is not None and row.failures < row.max_attempts:
                 row.state, row.lease_until = QUEUED, None
                 row.run_after = now + timedelta(seconds=retry_in_s)
                 return

@@ -18,6 +18,7 @@ class Outcome(StrEnum):
     AUTH_ERROR = "auth-error"  # the provider refused the key: retrying cannot help
     CONTEXT_EXCEEDED = "context-exceeded"  # the prompt does not fit this tier
     BUDGET = "budget"  # the call was refused before it was made
+    INTERRUPTED = "interrupted"  # its worker stopped (killed, lease lost); the step runs again
 
 
 LOCAL_FAILURES = frozenset({Outcome.INVALID_EDIT, Outcome.POLICY})
@@ -31,6 +32,7 @@ class Status(StrEnum):
     NEEDS_HUMAN = "needs-human"
     BUDGET_STOP = "budget-stop"
     CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # its worker stopped and a new task of the same slug replaced it
 
 
 @dataclass(frozen=True)

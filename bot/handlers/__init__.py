@@ -6,7 +6,7 @@ from bot.router import Router
 
 
 def build_router() -> Router:
-    from bot.handlers import ci, commands, debug, review, tasks
+    from bot.handlers import ci, commands, debug, failures, review, tasks
 
     router = Router()
     router.include(tasks.router)
@@ -14,4 +14,5 @@ def build_router() -> Router:
     router.include(review.router)
     router.include(debug.router)
     router.include(commands.router)
+    router.include(failures.router)
     return router

@@ -11,7 +11,14 @@ from bot.core.types import CheckResult, Status
 from bot.engine import TaskRun
 from bot.events import Event
 from bot.handlers.context import Context
-from bot.handlers.tasks import conclude, drive, make_engine, report_config_error
+from bot.handlers.tasks import (
+    conclude,
+    drive,
+    interrupted,
+    make_engine,
+    report_config_error,
+    resume_task,
+)
 from bot.router import Router
 
 router = Router()
@@ -25,7 +32,16 @@ def escalate_on_red_ci(event: Event, ctx: Context) -> None:
         return
     repo = event.repo.full_name
     item = ctx.store.get(repo, issue)
-    if item is None or item.status != Status.RUNNING or not item.state:
+    if item is None or not item.state:
+        return
+    if interrupted(item):  # the worker of its last step stopped: finish that step first
+        config = ctx.repo_config(event)
+        if isinstance(config, ConfigError):
+            report_config_error(ctx, repo, issue, config)
+        else:
+            resume_task(ctx, event.repo, config, item)
+        return
+    if item.status != Status.RUNNING:
         return
     state = TaskRun.from_json(item.state)
     if state.pending is None or state.pending.result.commit_sha != event.head_sha:

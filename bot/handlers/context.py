@@ -14,6 +14,7 @@ from bot.config import ConfigError, Price, RepoConfig, load_config
 from bot.core.logs import Redactor
 from bot.core.types import CheckResult
 from bot.events import Event
+from bot.lease import Guard, unguarded
 from bot.ports import Ledger, Models
 
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
@@ -61,6 +62,8 @@ class Context:
     # once at the edge from Settings (bot/wiring.py).
     access: ModelAccess = DEFAULT_ACCESS
     redactor: Redactor = field(default_factory=Redactor)
+    # Raises when the worker no longer holds the job's lease: checked before every write.
+    guard: Guard = unguarded
 
     # -- writes: all through here, so --dry-run can print them instead ----------------
     def act(self, action: GitHubAction) -> Any:
@@ -69,9 +72,9 @@ class Context:
         if self.dry_run:
             self.planned.append(action)
             self.echo(f"would {describe(action)}")
-        applied = Executor(github=self.github, dry_run=self.dry_run, redactor=self.redactor).apply(
-            action
-        )
+        applied = Executor(
+            github=self.github, dry_run=self.dry_run, redactor=self.redactor, guard=self.guard
+        ).apply(action)
         return applied.result
 
     # -- reads and gates ---------------------------------------------------------------

@@ -12,7 +12,7 @@ from bot.config import ConfigError, RepoConfig
 from bot.core.routing import type_for_label
 from bot.core.state import MARKER_PREFIX, StepLine, render_status
 from bot.core.types import Status, Task
-from bot.engine import Engine, RunResult, make_task
+from bot.engine import Engine, RunResult, TaskRun, make_task
 from bot.events import Event, RepoRef
 from bot.executor import Executor
 from bot.handlers.context import DONE_LABEL, NEEDS_HUMAN_LABEL, Context, RemoteChecks
@@ -32,7 +32,34 @@ def issue_task(repo: str, issue: int, task_type: str, *, title: str, text: str) 
     """The task of an issue. Every run for the issue (the first, `/tierbot retry`, `/tierbot
     escalate`, a relabel) shares one budget key, so `budget.per_task_usd` caps their total."""
     task = make_task(f"{title}\n\n{text}", task_type, title=title)
-    return replace(task, slug=f"issue-{issue}", budget_key=f"{repo}#{issue}")
+    return replace(task, slug=task_slug(issue), budget_key=f"{repo}#{issue}")
+
+
+def task_slug(issue: int) -> str:
+    return f"issue-{issue}"
+
+
+def waiting_for_ci(item: IssueTask) -> bool:
+    """The task's commit is pushed and CI decides its next step."""
+    if item.status != Status.RUNNING or not item.state:
+        return False
+    pending = TaskRun.from_json(item.state).pending
+    return pending is not None and pending.result.commit_sha is not None
+
+
+def driven_by(event: Event, item: IssueTask) -> bool:
+    """Whether a job for ``event`` moves the task on: any job while it is starting or mid-step;
+    while it waits for CI, only the CI of its pending commit."""
+    if not waiting_for_ci(item):
+        return True
+    assert item.state is not None
+    pending = TaskRun.from_json(item.state).pending
+    return pending is not None and event.head_sha == pending.result.commit_sha
+
+
+def interrupted(item: IssueTask) -> bool:
+    """Running with a saved state but not waiting for CI: its worker stopped mid-step."""
+    return item.status == Status.RUNNING and bool(item.state) and not waiting_for_ci(item)
 
 
 @router.on("issues.labeled")
@@ -56,17 +83,15 @@ def start_task_on_label(event: Event, ctx: Context) -> None:
     if task_type is None or config.task_type(task_type).output != "commit":
         return
     existing = ctx.store.get(repo, issue)
-    if (
-        existing is not None
-        and existing.label == label
-        and (
-            existing.status == Status.DONE or (existing.status == Status.RUNNING and existing.state)
-        )
-    ):
-        # A duplicate event: the task is done, or its commit is waiting for CI. A task that
-        # is "running" without saved state was cut off (a worker died) and starts again.
-        ctx.echo(f"{repo}#{issue} already has a {existing.status} task for {label}; ignored")
-        return
+    if existing is not None and existing.label == label:
+        if existing.status == Status.DONE or waiting_for_ci(existing):
+            # A duplicate event: the task is done, or its commit is waiting for CI.
+            ctx.echo(f"{repo}#{issue} already has a {existing.status} task for {label}; ignored")
+            return
+        if interrupted(existing):
+            resume_task(ctx, event.repo, config, existing)
+            return
+        # "running" without a saved state: cut off before its first step; it starts again.
     spec = config.task_type(task_type)
     if ctx.dry_run:
         ctx.echo(
@@ -75,6 +100,8 @@ def start_task_on_label(event: Event, ctx: Context) -> None:
         )
         return
     task = issue_task(repo, issue, task_type, title=event.title, text=event.body)
+    # Whatever an earlier run of this issue left running is finished as superseded.
+    ctx.ledger.interrupt_unfinished(repo=repo, slug=task.slug, keep_task=None, keep_attempt=None)
     item = IssueTask(
         repo,
         issue,
@@ -115,8 +142,10 @@ def cancel_item(ctx: Context, item: IssueTask, reason: str) -> None:
     if ctx.dry_run:
         ctx.echo(f"would cancel the task of {item.repo}#{item.issue}: {reason}")
         return
-    item.status, item.state = Status.CANCELLED, None
     if item.task_id is not None:
+        ctx.ledger.interrupt_unfinished(
+            repo=item.repo, slug=task_slug(item.issue), keep_task=item.task_id, keep_attempt=None
+        )
         ctx.ledger.finish_task(
             item.task_id,
             status=Status.CANCELLED,
@@ -125,8 +154,12 @@ def cancel_item(ctx: Context, item: IssueTask, reason: str) -> None:
             cost_usd=None,
             senior_cost_usd=None,
         )
-    ctx.store.save(item)
+    # Until the comment is published the task stays running, so a worker stopped before then
+    # cancels it again when the job is retried.
+    item.status = Status.CANCELLED
     publish_status(ctx, item, "", f"Cancelled: {reason}.", None)
+    item.state = None
+    ctx.store.save(item)
 
 
 def restart_task(
@@ -157,6 +190,9 @@ def restart_task(
         config, task_types={**config.task_types, task_type: replace(spec, start=start)}
     )
     task = issue_task(item.repo, item.issue, task_type, title=title, text=text)
+    ctx.ledger.interrupt_unfinished(
+        repo=item.repo, slug=task.slug, keep_task=None, keep_attempt=None
+    )
     item.status, item.state = Status.RUNNING, None
     ctx.store.save(item)
     for number in [item.issue] + ([item.pr_number] if item.pr_number else []):
@@ -166,6 +202,24 @@ def restart_task(
     drive(ctx, repo_ref, restarted, item, lambda engine, ws, ex: engine.run(task, ws, ex))
 
 
+def resume_task(ctx: Context, repo_ref: RepoRef, config: RepoConfig, item: IssueTask) -> None:
+    """Go on with a task whose worker stopped mid-step, from its saved state and its branch:
+    the same ledger task continues; attempts left open are finished as interrupted."""
+    assert item.state is not None
+    if ctx.dry_run:
+        ctx.echo(f"would resume the task of {item.repo}#{item.issue} where its worker stopped")
+        return
+    state = TaskRun.from_json(item.state)
+    ctx.ledger.interrupt_unfinished(
+        repo=item.repo,
+        slug=state.task.slug,
+        keep_task=state.task_id,
+        keep_attempt=state.pending.attempt_id if state.pending else None,
+    )
+    ctx.echo(f"resuming the task of {item.repo}#{item.issue} where its worker stopped")
+    drive(ctx, repo_ref, config, item, lambda engine, ws, ex: engine.recover(state, ws, ex))
+
+
 def drive(ctx: Context, repo_ref: RepoRef, config: RepoConfig, item: IssueTask, step: Step) -> None:
     """Check out the task branch, let the engine take its step, then report what happened."""
     repo = repo_ref.full_name
@@ -173,15 +227,30 @@ def drive(ctx: Context, repo_ref: RepoRef, config: RepoConfig, item: IssueTask, 
     workspace = PushingWorkspace.on_branch(
         clone, item.branch, repo_ref.default_branch, ctx.github.push
     )
-    engine = make_engine(ctx, config, repo)
+
+    def checkpoint(state: TaskRun) -> None:
+        item.task_id, item.state = state.task_id, state.to_json()
+        ctx.store.save(item)
+
+    engine = make_engine(ctx, config, repo, checkpoint=checkpoint)
     executor = Executor(
-        forge=engine.forge, workspace=workspace, dry_run=False, redactor=ctx.redactor
+        forge=engine.forge,
+        workspace=workspace,
+        dry_run=False,
+        redactor=ctx.redactor,
+        guard=ctx.guard,
     )
     result = step(engine, workspace, executor)
     conclude(ctx, repo_ref, item, result, diagnose_with=config)
 
 
-def make_engine(ctx: Context, config: RepoConfig, repo: str) -> Engine:
+def make_engine(
+    ctx: Context,
+    config: RepoConfig,
+    repo: str,
+    *,
+    checkpoint: Callable[[TaskRun], None] = lambda _state: None,
+) -> Engine:
     return Engine(
         config=config,
         models=ctx.models,
@@ -190,6 +259,7 @@ def make_engine(ctx: Context, config: RepoConfig, repo: str) -> Engine:
         prices=ctx.prices,
         repo=repo,
         progress=ctx.echo,
+        checkpoint=checkpoint,
     )
 
 
@@ -223,20 +293,22 @@ def conclude(
             )
         item.pr_number = found.number
     item.task_id = result.task_id
-    item.status = result.status
-    item.state = (
-        result.state.to_json() if result.status is Status.RUNNING and result.state else None
-    )
+    if result.status is Status.RUNNING:
+        item.state = result.state.to_json() if result.state else None
     ctx.store.save(item)
     task_type = result.state.task.type if result.state else ""
     publish_status(ctx, item, task_type, headline(result, item), result)
     numbers = [item.issue] + ([item.pr_number] if item.pr_number else [])
-    if result.status is Status.DONE:
+    label = {Status.DONE: DONE_LABEL, Status.NEEDS_HUMAN: NEEDS_HUMAN_LABEL}.get(result.status)
+    if label is not None:
         for number in numbers:
-            ctx.act(AddLabels(repo, number, (DONE_LABEL,)))
-    elif result.status is Status.NEEDS_HUMAN:
-        for number in numbers:
-            ctx.act(AddLabels(repo, number, (NEEDS_HUMAN_LABEL,)))
+            ctx.act(AddLabels(repo, number, (label,)))
+    if result.status is not Status.RUNNING:
+        # Stored last: a worker stopped before this point finds the task running, resumes it
+        # from its last step and publishes the same ending again.
+        item.status, item.state = result.status, None
+        ctx.store.save(item)
+    if result.status is Status.NEEDS_HUMAN:
         red_ci = bool(result.attempts) and result.attempts[-1].outcome == "check-failed"
         if diagnose_with is not None and red_ci and item.pr_number is not None:
             from bot.handlers.debug import diagnose_pull

@@ -87,6 +87,9 @@ class FakeLedger:
             self.budgets.settle(hold.hold_id, self.spent_today)
             self.spent_today = 0.0
 
+    def interrupt_unfinished(self, **_where: object) -> int:
+        return 0
+
 
 class FakeWorkspace:
     """Files in a dict; commits are snapshots."""

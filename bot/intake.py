@@ -1,0 +1,206 @@
+"""Check a webhook request before anything of it is stored: headers, a capped signed body,
+JSON, and every payload string (validated, then redacted).
+
+Each refusal is a ``Rejected`` carrying the HTTP status and a message for the sender; nothing
+here touches the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import re
+import tempfile
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from bot.events import EventError
+
+MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+SPOOL_BYTES = 1024 * 1024  # larger bodies wait for their signature check on disk, not in memory
+MAX_DEPTH = 64  # GitHub payloads nest about ten levels deep
+EVENT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+DELIVERY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
+# Values handlers match exactly (shas, refs, logins, names, states). They are identifiers
+# GitHub validates, not free text, and a redaction that rewrote them would misroute the job.
+IDENTIFIER_KEYS = frozenset(
+    {
+        "action",
+        "after",
+        "base_ref",
+        "before",
+        "conclusion",
+        "default_branch",
+        "full_name",
+        "head_branch",
+        "head_sha",
+        "login",
+        "name",
+        "node_id",
+        "ref",
+        "sha",
+        "state",
+        "status",
+        "type",
+    }
+)
+
+
+class Rejected(Exception):
+    """A request refused with ``status`` and a message the sender can act on."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def signature_matches(mac: hmac.HMAC, header: str | None) -> bool:
+    """Constant-time comparison of bytes: ``compare_digest`` raises on non-ASCII text."""
+    if not header or not header.isascii():
+        return False
+    expected = b"sha256=" + mac.hexdigest().encode()
+    return hmac.compare_digest(expected, header.encode("ascii"))
+
+
+def check_declared_length(headers: Mapping[str, str]) -> None:
+    """Refuse an oversize body from its Content-Length, before reading any of it."""
+    declared = headers.get("content-length")
+    if declared is None:
+        return
+    if not declared.isascii() or not declared.isdigit():
+        raise Rejected(400, "Content-Length must be a number")
+    if int(declared) > MAX_BODY_BYTES:
+        raise Rejected(413, "payload too large")
+
+
+async def signed_body(chunks: AsyncIterator[bytes], *, key: bytes, header: str | None) -> bytes:
+    """The body once its ``X-Hub-Signature-256`` is verified; read with a cap as it streams.
+
+    A header that cannot be a signature refuses the request before the body is read. Bodies
+    over ``SPOOL_BYTES`` are spooled to a temporary file, so unauthenticated bytes held in
+    memory stay small however many arrive at once.
+    """
+    if header is None or not SIGNATURE.fullmatch(header):
+        raise Rejected(401, "missing or invalid X-Hub-Signature-256")
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    size = 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise Rejected(413, "payload too large")
+            mac.update(chunk)
+            spool.write(chunk)
+        if not signature_matches(mac, header):
+            raise Rejected(401, "missing or invalid X-Hub-Signature-256")
+        spool.seek(0)
+        return spool.read()
+
+
+def check_names(headers: Mapping[str, str]) -> tuple[str, str]:
+    """(event, delivery id) from the headers; both are stored in 64-character columns."""
+    event = headers.get("x-github-event", "")
+    delivery = headers.get("x-github-delivery", "")
+    if not EVENT_NAME.fullmatch(event) or not DELIVERY_ID.fullmatch(delivery):
+        raise Rejected(
+            400,
+            "X-GitHub-Event and X-GitHub-Delivery headers are required: up to 64 letters, "
+            "digits, '_', '.', '-' (and ':' in a delivery id)",
+        )
+    return event, delivery
+
+
+def load_json(body: bytes) -> Any:
+    """Strict JSON in UTF-8: no NaN or Infinity, no integer past Python's digit limit."""
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except RecursionError:
+        raise Rejected(400, "body is nested too deeply") from None
+    except ValueError as exc:  # JSON, UTF-8 and integer-digit errors are all ValueErrors
+        raise Rejected(400, f"body is not valid JSON: {_short(exc)}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+class _Cleaner:
+    """One walk over a payload: refuse what no column or handler can take, redact the rest.
+
+    Each distinct string is redacted once: GitHub repeats URLs and logins many times per
+    payload, and redaction is the costly part of intake.
+    """
+
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        self._redact = redact
+        self._seen: dict[str, str] = {}
+
+    def value(self, value: Any, depth: int, key: str | None) -> Any:
+        if isinstance(value, str):
+            _check_text(value)
+            if key in IDENTIFIER_KEYS:
+                return value
+            out = self._seen.get(value)
+            if out is None:
+                out = self._seen[value] = self._redact(value)
+            return out
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _Bad("numbers must be finite")
+        if not isinstance(value, dict | list):
+            return value
+        if depth >= MAX_DEPTH:
+            raise _Bad(f"nested too deeply (over {MAX_DEPTH} levels)")
+        if isinstance(value, list):
+            return [self._child(item, depth, i, None) for i, item in enumerate(value)]
+        out_map: dict[str, Any] = {}
+        for name, item in value.items():
+            _check_text(name)
+            out_map[name] = self._child(item, depth, name, name)
+        return out_map
+
+    def _child(self, value: Any, depth: int, where: str | int, key: str | None) -> Any:
+        try:
+            return self.value(value, depth + 1, key)
+        except _Bad as bad:
+            bad.path.insert(0, where)
+            raise
+
+
+class _Bad(ValueError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path: list[str | int] = []  # filled in on the way out of the walk
+
+    def where(self) -> str:
+        return "payload" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.path)
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise _Bad("contains a NUL character")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Bad("contains a lone surrogate (not valid Unicode)") from None
+
+
+def clean_payload(payload: Mapping[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+    """The payload as it may be stored: every string checked, free text passed to ``redact``.
+
+    Raises EventError naming the first value no column or handler could take.
+    """
+    try:
+        cleaned: dict[str, Any] = _Cleaner(redact).value(payload, 0, None)
+    except _Bad as bad:
+        raise EventError(f"{bad.where()} {bad.reason}") from None
+    return cleaned

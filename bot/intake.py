@@ -143,34 +143,51 @@ class _Cleaner:
         self._redact = redact
         self._seen: dict[str, str] = {}
 
-    def value(self, value: Any, depth: int, key: str | None) -> Any:
+    def value(self, value: Any, depth: int) -> Any:
+        if isinstance(value, dict):
+            return self._object(value, depth)
+        if isinstance(value, list):
+            return self._array(value, depth)
         if isinstance(value, str):
-            _check_text(value)
-            if key in IDENTIFIER_KEYS:
-                return value
-            out = self._seen.get(value)
-            if out is None:
-                out = self._seen[value] = self._redact(value)
-            return out
+            return self._text(value, None)
         if isinstance(value, float) and not math.isfinite(value):
             raise _Bad("numbers must be finite")
-        if not isinstance(value, dict | list):
+        return value
+
+    def _text(self, value: str, key: str | None) -> str:
+        _check_text(value)
+        if key in IDENTIFIER_KEYS:
             return value
+        out = self._seen.get(value)
+        if out is None:
+            out = self._seen[value] = self._redact(value)
+        return out
+
+    def _object(self, value: dict[str, Any], depth: int) -> dict[str, Any]:
         if depth >= MAX_DEPTH:
             raise _Bad(f"nested too deeply (over {MAX_DEPTH} levels)")
-        if isinstance(value, list):
-            return [self._child(item, depth, i, None) for i, item in enumerate(value)]
-        out_map: dict[str, Any] = {}
-        for name, item in value.items():
-            _check_text(name)
-            out_map[name] = self._child(item, depth, name, name)
-        return out_map
-
-    def _child(self, value: Any, depth: int, where: str | int, key: str | None) -> Any:
+        out: dict[str, Any] = {}
+        name = ""
         try:
-            return self.value(value, depth + 1, key)
+            for name, item in value.items():
+                _check_text(name)
+                if type(item) is str:
+                    out[name] = self._text(item, name)
+                else:
+                    out[name] = self.value(item, depth + 1)
         except _Bad as bad:
-            bad.path.insert(0, where)
+            bad.path.insert(0, name)
+            raise
+        return out
+
+    def _array(self, value: list[Any], depth: int) -> list[Any]:
+        if depth >= MAX_DEPTH:
+            raise _Bad(f"nested too deeply (over {MAX_DEPTH} levels)")
+        index = 0
+        try:
+            return [self.value(item, depth + 1) for index, item in enumerate(value)]
+        except _Bad as bad:
+            bad.path.insert(0, index)
             raise
 
 
@@ -181,7 +198,11 @@ class _Bad(ValueError):
         self.path: list[str | int] = []  # filled in on the way out of the walk
 
     def where(self) -> str:
-        return "payload" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.path)
+        # Keys come from the sender: escaped and cut, so the message is always safe to send.
+        parts = (
+            f"[{p}]" if isinstance(p, int) else "." + json.dumps(p)[1:-1][:64] for p in self.path
+        )
+        return "payload" + "".join(parts)
 
 
 def _check_text(text: str) -> None:
@@ -194,13 +215,13 @@ def _check_text(text: str) -> None:
             raise _Bad("contains a lone surrogate (not valid Unicode)") from None
 
 
-def clean_payload(payload: Mapping[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+def clean_payload(payload: dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
     """The payload as it may be stored: every string checked, free text passed to ``redact``.
 
     Raises EventError naming the first value no column or handler could take.
     """
     try:
-        cleaned: dict[str, Any] = _Cleaner(redact).value(payload, 0, None)
+        cleaned: dict[str, Any] = _Cleaner(redact).value(payload, 0)
     except _Bad as bad:
         raise EventError(f"{bad.where()} {bad.reason}") from None
     return cleaned

@@ -63,6 +63,8 @@ HOSTILE_VALUES: list[Any] = [
     {},
     [[[]]],
     {"number": "7"},
+    {"k\x00" + "y" * 500: 1},
+    {"\u2028": "\ufeff"},
     [{"number": 2**70}],
     json.loads("[" * 120 + "]" * 120),
 ]

@@ -180,6 +180,15 @@ def test_hostile_signed_body_is_400_with_a_reason_and_stores_nothing(app, url, b
     assert nothing_stored(url)
 
 
+def test_a_refusal_names_the_field_without_echoing_hostile_text(app, url):
+    body = _with("issue.labels", [{"k\x00" + "y" * 10_000: 1}])
+    (response,) = post_each(app, [Delivery(body)])
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert message.startswith("malformed issues payload: payload.issue.labels[0].k\\u0000yyy")
+    assert "NUL" in message and len(message) < 200
+
+
 BAD_HEADERS: dict[str, dict[str, Any]] = {
     "no-event": {"event": None},
     "empty-event": {"event": ""},

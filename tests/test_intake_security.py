@@ -381,6 +381,22 @@ def test_a_stronger_redact_keeps_what_handlers_match_on(queue, url):
     assert event.key == parse_event("check_suite", "d", suite).key
 
 
+def test_links_are_kept_only_when_github_built_them(queue, url):
+    token = "ghp_" + "t" * 36
+    app = create_app(secret=SECRET, queue=queue, redact=lambda s: s.replace(token, "[X]"))
+    run = example("check_run", "completed.payload.json")
+    api = run["check_run"]["url"]  # https://api.github.com/repos/Codertocat/Hello-World/...
+    run["check_run"]["details_url"] = f"https://ci.example.com/builds/{token}"
+    run["check_run"]["html_url"] = f"https://x-access-token:{token}@github.com/o/r"
+    run["check_run"]["app"]["external_url"] = f"https://api.github.com/search?q={token}"
+    (response,) = post_each(app, [Delivery.of(run, event="check_run")])
+    assert response.status_code == 202
+    stored = json.loads(rows(url)[1][0]["payload"])["check_run"]
+    assert token not in json.dumps(stored)
+    assert stored["details_url"] == "https://ci.example.com/builds/[X]"
+    assert stored["url"] == api  # on the repository's own API host: not free text
+
+
 def test_redaction_runs_once_per_distinct_string(queue):
     seen: list[str] = []
 
@@ -393,6 +409,8 @@ def test_redaction_runs_once_per_distinct_string(queue):
     (response,) = post_each(app, [Delivery.of(pull, event="pull_request")])
     assert response.status_code == 202
     assert len(seen) == len(set(seen)) and "Update the README with new information." in seen
+    links = [text for text in seen if text.startswith("https://api.github.com/")]
+    assert links == [], "links GitHub built for the repository's own hosts are not free text"
 
 
 def test_concurrent_requests_share_one_writer(queue, url):

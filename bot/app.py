@@ -118,7 +118,7 @@ def _delivery(
             return action
         if not isinstance(payload, dict):
             raise EventError("payload must be an object")
-        cleaned = clean_payload(payload, redact)
+        cleaned = clean_payload(payload, redact, body=body)
         parsed = parse_event(event, delivery, cleaned)
     except EventError as exc:
         raise Rejected(400, f"malformed {event} payload: {exc}") from None

@@ -140,7 +140,8 @@ def _short(exc: Exception) -> str:
 
 
 class _Cleaner:
-    """One walk over a payload: refuse what no column or handler can take, redact the rest.
+    """One walk over a payload, changing it in place: refuse what no column or handler can
+    take, redact the free text.
 
     Redaction is the costly part of intake, so what cannot hold free text is kept as sent:
     identifiers, timestamps, and the API and web links GitHub builds for the payload's own
@@ -148,67 +149,83 @@ class _Cleaner:
     is redacted once.
     """
 
-    def __init__(self, redact: Callable[[str], str], hosts: frozenset[str]) -> None:
+    def __init__(
+        self, redact: Callable[[str], str], hosts: frozenset[str], *, check_text: bool
+    ) -> None:
         self._redact = redact
         self._hosts = hosts
+        self._check = check_text
         self._seen: dict[str, str] = {}
+        self._kinds: dict[str, int] = {}
 
-    def value(self, value: Any, depth: int) -> Any:
-        if isinstance(value, dict):
-            return self._object(value, depth)
-        if isinstance(value, list):
-            return self._array(value, depth)
-        if isinstance(value, str):
-            return self._text(value, None)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise _Bad("numbers must be finite")
-        return value
+    def walk(self, value: Any, depth: int) -> None:
+        # Written for speed: a pull request payload holds about a thousand values.
+        if depth >= MAX_DEPTH:
+            raise _Bad(f"nested too deeply (over {MAX_DEPTH} levels)")
+        at: str | int = ""
+        check, kinds = self._check, self._kinds
+        try:
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    at = key
+                    if check:
+                        _check_text(key)
+                    if type(item) is str:
+                        kind = kinds.get(key) or self._kind(key)
+                        self._text(value, key, item, kind)
+                    elif item is not None and type(item) is not int:
+                        self._other(item, depth)
+            else:
+                for at, item in enumerate(value):
+                    if type(item) is str:
+                        self._text(value, at, item, _FREE)
+                    elif item is not None and type(item) is not int:
+                        self._other(item, depth)
+        except _Bad as bad:
+            bad.path.insert(0, at)
+            raise
 
-    def _text(self, value: str, key: str | None) -> str:
-        _check_text(value)
-        if key is not None and self._kept(value, key):
-            return value
-        out = self._seen.get(value)
+    def _text(self, parent: Any, at: str | int, item: str, kind: int) -> None:
+        if self._check:
+            _check_text(item)
+        if kind != _FREE and self._kept(item, kind):
+            return
+        out = self._seen.get(item)
         if out is None:
-            out = self._seen[value] = self._redact(value)
-        return out
+            out = self._seen[item] = self._redact(item)
+        if out is not item:
+            parent[at] = out  # a value replaced, never a key: safe while iterating
 
-    def _kept(self, value: str, key: str) -> bool:
-        if key in IDENTIFIER_KEYS:
+    def _other(self, item: Any, depth: int) -> None:
+        if isinstance(item, dict | list):
+            self.walk(item, depth + 1)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise _Bad("numbers must be finite")
+
+    def _kind(self, key: str) -> int:
+        kind = self._kinds.get(key)
+        if kind is None:
+            if key in IDENTIFIER_KEYS:
+                kind = _IDENTIFIER
+            elif key.endswith("_at"):
+                kind = _TIME
+            elif key in URL_KEYS or key.endswith("_url"):
+                kind = _LINK
+            else:
+                kind = _FREE
+            self._kinds[key] = kind
+        return kind
+
+    def _kept(self, value: str, kind: int) -> bool:
+        if kind == _IDENTIFIER:
             return True
-        if key.endswith("_at"):
+        if kind == _TIME:
             return TIMESTAMP.fullmatch(value) is not None
-        if key in URL_KEYS or key.endswith("_url"):
-            link = GITHUB_URL.fullmatch(value)
-            return link is not None and link.group(1) in self._hosts
-        return False
+        link = GITHUB_URL.fullmatch(value)
+        return link is not None and link.group(1) in self._hosts
 
-    def _object(self, value: dict[str, Any], depth: int) -> dict[str, Any]:
-        if depth >= MAX_DEPTH:
-            raise _Bad(f"nested too deeply (over {MAX_DEPTH} levels)")
-        out: dict[str, Any] = {}
-        name = ""
-        try:
-            for name, item in value.items():
-                _check_text(name)
-                if type(item) is str:
-                    out[name] = self._text(item, name)
-                else:
-                    out[name] = self.value(item, depth + 1)
-        except _Bad as bad:
-            bad.path.insert(0, name)
-            raise
-        return out
 
-    def _array(self, value: list[Any], depth: int) -> list[Any]:
-        if depth >= MAX_DEPTH:
-            raise _Bad(f"nested too deeply (over {MAX_DEPTH} levels)")
-        index = 0
-        try:
-            return [self.value(item, depth + 1) for index, item in enumerate(value)]
-        except _Bad as bad:
-            bad.path.insert(0, index)
-            raise
+_FREE, _IDENTIFIER, _TIME, _LINK = range(1, 5)  # all true: ``kinds.get(key) or ...``
 
 
 class _Bad(ValueError):
@@ -235,16 +252,25 @@ def _check_text(text: str) -> None:
             raise _Bad("contains a lone surrogate (not valid Unicode)") from None
 
 
-def clean_payload(payload: dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
-    """The payload as it may be stored: every string checked, free text passed to ``redact``.
+# In strict UTF-8 JSON a string can only hold NUL or a lone surrogate through a \u escape.
+_HAZARD_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def clean_payload(
+    payload: dict[str, Any], redact: Callable[[str], str], *, body: bytes | None = None
+) -> dict[str, Any]:
+    """The payload, changed in place, as it may be stored: every string checked, free text
+    passed to ``redact``. ``body``, the JSON it was parsed from, lets the per-string check be
+    skipped when it holds no escape that could make a NUL or a lone surrogate.
 
     Raises EventError naming the first value no column or handler could take.
     """
+    check_text = body is None or _HAZARD_ESCAPE.search(body) is not None
     try:
-        cleaned: dict[str, Any] = _Cleaner(redact, _github_hosts(payload)).value(payload, 0)
+        _Cleaner(redact, _github_hosts(payload), check_text=check_text).walk(payload, 0)
     except _Bad as bad:
         raise EventError(f"{bad.where()} {bad.reason}") from None
-    return cleaned
+    return payload
 
 
 def _github_hosts(payload: dict[str, Any]) -> frozenset[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -34,6 +35,7 @@ from bot.intake import (
 __all__ = ["MAX_BODY_BYTES", "GroupCommit", "create_app", "valid_signature"]
 RETRY_AFTER_S = 30
 T = TypeVar("T")
+log = logging.getLogger("tierbot.intake")
 
 
 def valid_signature(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -125,12 +127,14 @@ def _delivery(
     return Incoming(delivery, event, parsed.action or "", parsed.key, cleaned)
 
 
-async def _stored(write: Awaitable[T]) -> T:
+async def _stored(write: Awaitable[T], delivery: str) -> T:
     try:
         return await write
     except QueueUnavailable as exc:
+        log.warning("delivery %s not stored: %s", delivery, exc.__cause__ or exc)
         raise Rejected(503, f"{exc}; nothing was stored, redeliver later") from None
     except Unstorable as exc:
+        log.warning("delivery %s refused by the database: %s", delivery, exc.__cause__ or exc)
         raise Rejected(422, str(exc)) from None
 
 
@@ -154,11 +158,10 @@ def create_app(*, secret: str, queue: SqlQueue, redact: Callable[[str], str] = s
         if event == "ping":
             return JSONResponse({"message": "pong"})
         if isinstance(item, str):
-            await _stored(
-                asyncio.to_thread(queue.ignore, delivery_id=delivery, event=event, action=item)
-            )
+            ignore = asyncio.to_thread(queue.ignore, delivery_id=delivery, event=event, action=item)
+            await _stored(ignore, delivery)
             return JSONResponse({"message": f"event {event} ignored"}, status_code=202)
-        accepted = await _stored(writer.submit(item))
+        accepted = await _stored(writer.submit(item), delivery)
         if accepted.outcome == "duplicate":
             return JSONResponse({"message": "duplicate delivery ignored"}, status_code=202)
         return JSONResponse({"message": "queued", "job": accepted.job_id}, status_code=202)

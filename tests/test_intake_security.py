@@ -279,6 +279,23 @@ def test_a_body_without_a_well_formed_signature_is_never_read(app, url):
     assert nothing_stored(url)
 
 
+def test_a_client_that_disconnects_mid_body_stores_nothing(app, url):
+    messages = iter([{"type": "http.request", "body": BODY[:10], "more_body": True}])
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"x-hub-signature-256", sign(BODY).encode()), (b"x-github-event", b"issues")]
+    scope = {"type": "http", "method": "POST", "path": "/webhook", "headers": headers}
+    asyncio.run(app({**scope, "query_string": b"", "root_path": ""}, receive, send))
+    assert sent[0]["status"] == 400
+    assert nothing_stored(url)
+
+
 def test_a_large_signed_body_below_the_cap_is_stored_whole(app, url):
     big = _with("issue.body", "line of text\n" * 300_000)  # ~4 MB: spooled to disk on the way
     (response,) = post_each(app, [Delivery(big)])
@@ -334,7 +351,7 @@ def test_sixty_concurrent_deliveries_with_one_hostile_all_valid_ones_stored(app,
     assert "d-bad" not in stored and len(stored) == 60 and len(jobs) == 60
 
 
-def test_a_database_that_is_down_is_503_never_202(tmp_path):
+def test_a_database_that_is_down_is_503_never_202(tmp_path, caplog):
     for down in (
         f"sqlite:///{tmp_path}",  # a folder: SQLite cannot open it
         "postgresql+psycopg://postgres@127.0.0.1:1/test",  # nothing listens there
@@ -344,9 +361,10 @@ def test_a_database_that_is_down_is_503_never_202(tmp_path):
             issue, star = post_each(
                 app, [Delivery(BODY), Delivery.of({"action": "x"}, event="star")]
             )
-        assert issue.status_code == 503 and "database" in issue.json()["message"]
+        assert issue.status_code == 503 and "database unavailable" in issue.json()["message"]
         assert issue.headers["Retry-After"]
         assert star.status_code == 503
+        assert "delivery d-1 not stored" in caplog.text  # the operator sees why
 
 
 # --- stored payloads are scrubbed ------------------------------------------------------

@@ -6,8 +6,12 @@ both in the same run:
 - rate: a burst of deliveries with 32 in flight; deliveries/s, then the jobs table is counted
   to prove every accepted delivery was stored.
 Targets on a 2-core machine: p99 <= 20 ms at 200/s, >= 1,000 deliveries/s accepted durably.
+The default body is a small `issues.labeled` payload; PAYLOAD_FILE replays a recorded one
+instead (its folder names the event), e.g. the 24 KB
+tests/fixtures/github/webhooks/payload-examples/pull_request/opened.payload.json, to see what
+checking and redacting every string of a real payload costs.
 
-Usage: python bench/webhook_ack.py [SECONDS_AT_200_PER_S] [BURST]
+Usage: python bench/webhook_ack.py [SECONDS_AT_200_PER_S] [BURST] [PAYLOAD_FILE]
 """
 
 from __future__ import annotations
@@ -38,8 +42,14 @@ PAYLOAD = {
     "sender": {"login": "alice", "type": "User"},
     "installation": {"id": 42},
 }
-BODY = json.dumps(PAYLOAD).encode()
+EVENT, BODY = "issues", json.dumps(PAYLOAD).encode()
 SIGNATURE = "sha256=" + hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+
+
+def use_payload(path: Path) -> None:
+    global EVENT, BODY, SIGNATURE
+    EVENT, BODY = path.parent.name, path.read_bytes()
+    SIGNATURE = "sha256=" + hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
 
 APPS = '''
 import os
@@ -87,7 +97,7 @@ def start(factory: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 async def post(session: aiohttp.ClientSession, url: str) -> float:
-    headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": str(uuid.uuid4()),
+    headers = {"X-GitHub-Event": EVENT, "X-GitHub-Delivery": str(uuid.uuid4()),
                "X-Hub-Signature-256": SIGNATURE, "Content-Type": "application/json"}
     started = time.perf_counter()
     async with session.post(url, data=BODY, headers=headers) as response:
@@ -131,6 +141,8 @@ def pct(values: list[float], q: float) -> float:
 def main() -> int:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
+    if len(sys.argv) > 3:
+        use_payload(Path(sys.argv[3]))
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "bench_apps.py").write_text(APPS)
@@ -157,7 +169,7 @@ def main() -> int:
     bare, ours = results["bare"], results["tierbot"]
     print(f"ratios tierbot/bare: p50 {ours[0] / bare[0]:.2f}x, p99 {ours[1] / bare[1]:.2f}x, "
           f"rate {ours[2] / bare[2]:.2f}x")
-    print(f"jobs stored: {stored} of {expected} deliveries sent")
+    print(f"jobs stored: {stored} of {expected} deliveries sent ({EVENT}, {len(BODY)} bytes each)")
     return 0
 
 

@@ -8,26 +8,39 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.adapters.queue_sql import Accepted, Incoming, SqlQueue
-from bot.events import HANDLED_EVENTS, EventError, parse_event
+from bot.adapters.queue_sql import Accepted, Incoming, QueueUnavailable, SqlQueue, Unstorable
+from bot.core.logs import scrub
+from bot.events import HANDLED_EVENTS, EventError, action_of, parse_event
+from bot.intake import (
+    MAX_BODY_BYTES,
+    SPOOL_BYTES,
+    Rejected,
+    check_declared_length,
+    check_names,
+    clean_payload,
+    load_json,
+    signature_matches,
+    signed_body,
+)
 
-MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+__all__ = ["MAX_BODY_BYTES", "GroupCommit", "create_app", "valid_signature"]
+RETRY_AFTER_S = 30
+T = TypeVar("T")
+log = logging.getLogger("tierbot.intake")
 
 
 def valid_signature(secret: bytes, body: bytes, header: str | None) -> bool:
     """``X-Hub-Signature-256`` check in constant time, before the body is parsed."""
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header)
+    return signature_matches(hmac.new(secret, body, hashlib.sha256), header)
 
 
 class GroupCommit:
@@ -62,62 +75,104 @@ class GroupCommit:
                 del self._pending[: self._max_batch]
                 # In a thread, so requests keep arriving while this batch is written: they
                 # form the next batch (group commit) instead of waiting one commit each.
-                try:
-                    results = await asyncio.to_thread(
-                        self._queue.accept_many, [item for item, _ in batch]
-                    )
-                except Exception as exc:  # every waiting request learns of it: 500, no 202
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                else:
-                    for (_, future), result in zip(batch, results, strict=True):
-                        if not future.done():
-                            future.set_result(result)
+                results = await asyncio.to_thread(self._store, [item for item, _ in batch])
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)  # that request alone: no 202
+                    else:
+                        future.set_result(result)
+
+    def _store(self, items: Sequence[Incoming]) -> list[Accepted | Exception]:
+        """The batch in one transaction; when that fails, each delivery in its own, so one the
+        database refuses fails alone and every neighbour is still stored."""
+        try:
+            return list(self._queue.accept_many(items))
+        except Exception as exc:
+            if len(items) == 1:
+                return [exc]
+        out: list[Accepted | Exception] = []
+        for item in items:
+            try:
+                out.append(self._queue.accept_many([item])[0])
+            except QueueUnavailable as exc:
+                # The database, not this delivery: the rest would only wait for it in turn.
+                return out + [exc] * (len(items) - len(out))
+            except Exception as exc:
+                out.append(exc)
+        return out
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"message": message}, status_code=status)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    return JSONResponse({"message": message}, status_code=status, headers=headers)
 
 
-def create_app(*, secret: str, queue: SqlQueue) -> Starlette:
+def _delivery(
+    body: bytes, event: str, delivery: str, redact: Callable[[str], str]
+) -> Incoming | str:
+    """The job to store for a handled event; for any other event, just its action."""
+    payload = load_json(body)
+    try:
+        action = action_of(payload)
+        if event not in HANDLED_EVENTS or event == "ping":
+            return action
+        if not isinstance(payload, dict):
+            raise EventError("payload must be an object")
+        cleaned = clean_payload(payload, redact, body=body)
+        parsed = parse_event(event, delivery, cleaned)
+    except EventError as exc:
+        raise Rejected(400, f"malformed {event} payload: {exc}") from None
+    return Incoming(delivery, event, parsed.action or "", parsed.key, cleaned)
+
+
+async def _stored(write: Awaitable[T], delivery: str) -> T:
+    try:
+        return await write
+    except QueueUnavailable as exc:
+        log.warning("delivery %s not stored: %s", delivery, exc.__cause__ or exc)
+        raise Rejected(503, f"{exc}; nothing was stored, redeliver later") from None
+    except Unstorable as exc:
+        log.warning("delivery %s refused by the database: %s", delivery, exc.__cause__ or exc)
+        raise Rejected(422, str(exc)) from None
+
+
+def create_app(*, secret: str, queue: SqlQueue, redact: Callable[[str], str] = scrub) -> Starlette:
+    """``redact`` rewrites every free-text string of a payload before it is stored."""
     if not secret:
         raise ValueError("a webhook secret is required (TIERBOT_WEBHOOK_SECRET)")
     key = secret.encode()
     writer = GroupCommit(queue)
 
-    async def webhook(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return _error(413, "payload too large")
-        if not valid_signature(key, body, request.headers.get("x-hub-signature-256")):
-            return _error(401, "missing or invalid X-Hub-Signature-256")
-        event = request.headers.get("x-github-event", "")
-        delivery = request.headers.get("x-github-delivery", "")
-        if not event or not delivery or len(delivery) > 64:
-            return _error(400, "X-GitHub-Event and X-GitHub-Delivery headers are required")
-        try:
-            payload: Any = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _error(400, "body is not valid JSON")
+    async def receive(request: Request) -> Response:
+        headers = request.headers
+        check_declared_length(headers)
+        signature = headers.get("x-hub-signature-256")
+        body = await signed_body(request.stream(), key=key, header=signature)
+        event, delivery = check_names(headers)
+        if len(body) > SPOOL_BYTES:  # parsing megabytes would stall every other request
+            item = await asyncio.to_thread(_delivery, body, event, delivery, redact)
+        else:
+            item = _delivery(body, event, delivery, redact)
         if event == "ping":
             return JSONResponse({"message": "pong"})
-        action = payload.get("action") if isinstance(payload, dict) else None
-        if event not in HANDLED_EVENTS:
-            await asyncio.to_thread(
-                queue.ignore, delivery_id=delivery, event=event, action=str(action or "")
-            )
+        if isinstance(item, str):
+            ignore = asyncio.to_thread(queue.ignore, delivery_id=delivery, event=event, action=item)
+            await _stored(ignore, delivery)
             return JSONResponse({"message": f"event {event} ignored"}, status_code=202)
-        try:
-            parsed = parse_event(event, delivery, payload)
-        except EventError as exc:
-            return _error(400, f"malformed {event} payload: {exc}")
-        accepted = await writer.submit(
-            Incoming(delivery, event, parsed.action or "", parsed.key, payload)
-        )
+        accepted = await _stored(writer.submit(item), delivery)
         if accepted.outcome == "duplicate":
             return JSONResponse({"message": "duplicate delivery ignored"}, status_code=202)
         return JSONResponse({"message": "queued", "job": accepted.job_id}, status_code=202)
+
+    async def webhook(request: Request) -> Response:
+        try:
+            return await receive(request)
+        except Rejected as refused:
+            return _error(refused.status, refused.message)
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is left to read it
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -346,7 +346,7 @@ def serve(host: str, port: int, workers: int, env_file: Path | None) -> None:
         _fail("TIERBOT_WEBHOOK_SECRET is not set: the secret configured on the GitHub App")
     redactor = settings.redactor()
     ledger = SqlLedger(settings.server_db_url(), redactor=redactor)
-    app = create_app(secret=settings.webhook_secret, queue=SqlQueue(ledger))
+    app = create_app(secret=settings.webhook_secret, queue=SqlQueue(ledger), redact=redactor)
     # uvicorn sets its log handlers up when its Config is made: redact them after that.
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
     _protect_logs(redactor)

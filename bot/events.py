@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,13 @@ HANDLED_EVENTS = frozenset(
         "ping",
     }
 )
-TASK_BRANCH = re.compile(r"^tierbot/issue-(\d+)$")
+TASK_BRANCH = re.compile(r"^tierbot/issue-([0-9]{1,18})$")
+# What may reach a database column: actions are stored in String(64), owner and repository
+# names in the job key (String(255)); ids and numbers in 64-bit integers.
+ACTION = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+REPO_PART = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+MAX_ID = 2**63 - 1
+MAX_KEY = 255
 
 
 class EventError(ValueError):
@@ -91,8 +98,20 @@ class Event:
         if self.pull_numbers:
             return f"{repo}#{self.pull_numbers[0]}"
         if self.head_branch:
-            return f"{repo}@{self.head_branch}"
-        return f"{repo}:{self.delivery_id}"
+            return _bounded(repo, "@", self.head_branch)
+        return _bounded(repo, ":", self.delivery_id)
+
+
+def _bounded(repo: str, separator: str, name: str) -> str:
+    """``repo<separator>name``, or a digest of the name when that is too long for the column.
+
+    Git allows longer branch names than the key column holds; the same name still gives the
+    same key, so its jobs still run one at a time.
+    """
+    key = f"{repo}{separator}{name}"
+    if len(key) <= MAX_KEY:
+        return key
+    return f"{repo}{separator}sha256:{hashlib.sha256(name.encode()).hexdigest()[:32]}"
 
 
 def _mapping(data: Any, where: str) -> Mapping[str, Any]:
@@ -110,9 +129,26 @@ def _str(data: Mapping[str, Any], key: str, where: str) -> str:
 
 def _int(data: Mapping[str, Any], key: str, where: str) -> int:
     value = data.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise EventError(f"{where}.{key} must be an integer")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID:
+        raise EventError(f"{where}.{key} must be an integer from 0 to 2**63 - 1")
     return value
+
+
+def _name(data: Mapping[str, Any], key: str, where: str) -> str:
+    value = _str(data, key, where)
+    if not REPO_PART.fullmatch(value):
+        raise EventError(f"{where}.{key} must be 1 to 100 letters, digits, '_', '.' or '-'")
+    return value
+
+
+def action_of(payload: Any) -> str:
+    """The payload's ``action`` ("" when it has none), checked before it is stored."""
+    action = payload.get("action") if isinstance(payload, Mapping) else None
+    if action is None or action == "":
+        return ""
+    if not isinstance(action, str) or not ACTION.fullmatch(action):
+        raise EventError("payload.action must be up to 64 letters, digits, '_', '.' or '-'")
+    return action
 
 
 def _actor(data: Any) -> Actor | None:
@@ -128,8 +164,8 @@ def _repo(data: Any) -> RepoRef | None:
     repo = _mapping(data, "repository")
     owner = _mapping(repo.get("owner"), "repository.owner")
     return RepoRef(
-        owner=_str(owner, "login", "repository.owner"),
-        name=_str(repo, "name", "repository"),
+        owner=_name(owner, "login", "repository.owner"),
+        name=_name(repo, "name", "repository"),
         default_branch=str(repo.get("default_branch") or "main"),
     )
 
@@ -137,9 +173,7 @@ def _repo(data: Any) -> RepoRef | None:
 def parse_event(name: str, delivery_id: str, payload: Any) -> Event:
     """Build an Event; raise EventError when a field a handler relies on is malformed."""
     data = _mapping(payload, "payload")
-    action = data.get("action")
-    if action is not None and not isinstance(action, str):
-        raise EventError("payload.action must be a string")
+    action = action_of(data) or None
     installation = data.get("installation")
     installation_id = (
         _int(installation, "id", "installation") if isinstance(installation, Mapping) else None
@@ -198,8 +232,14 @@ def _ci_fields(name: str, data: Mapping[str, Any]) -> dict[str, Any]:
     else:
         branch, sha = body.get("head_branch"), _str(body, "head_sha", name)
         pulls = body.get("pull_requests") or []
+    if not isinstance(pulls, list):
+        raise EventError(f"{name}.pull_requests must be a list")
     numbers = tuple(
-        p["number"] for p in pulls if isinstance(p, Mapping) and isinstance(p.get("number"), int)
+        p["number"]
+        for p in pulls
+        if isinstance(p, Mapping)
+        and isinstance(p.get("number"), int)
+        and 0 <= p["number"] <= MAX_ID
     )
     conclusion = body.get("conclusion")
     return {

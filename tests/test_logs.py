@@ -204,3 +204,19 @@ def test_excerpt_applies_the_redactor_it_is_given():
     out = excerpt("error: known-value-123\n", redact=redact)
 
     assert out == f"error: {REDACTED}"
+
+
+def test_a_private_key_body_cut_from_its_begin_line_is_scrubbed():
+    """CI keeps a log's tail: the BEGIN line may be gone while the body lines remain."""
+    from tests.support.planted import pem_body_lines, private_key_pem
+
+    body = pem_body_lines(private_key_pem(4))
+    log = "step 3\n" + "\n".join(body[4:]) + "\n-----END RSA PRIVATE KEY-----\nE   boom\n"
+    out = scrub(log)
+    assert all(line not in out for line in body[4:-1])
+    assert out.startswith("step 3\n") and "E   boom" in out
+
+
+def test_hex_digests_are_not_taken_for_a_key_body():
+    digests = ("0123456789abcdef" * 4 + "\n") * 3
+    assert scrub(digests) == digests

@@ -235,7 +235,7 @@ def test_a_failed_jobs_stored_error_holds_no_secret(tmp_path):
         worker = Worker(
             queue=queue,
             router=router,
-            context=lambda _event: None,
+            context=lambda _event, **_kw: None,
             name="w",
             redact=Redactor(known.values()),
         )
@@ -348,14 +348,13 @@ def tierbot(tmp_path: Path, github_emulator: Any) -> Iterator[TierbotProcesses]:
 
 
 def stored_rows(db: Path) -> str:
-    """Every ledger and queue row but the raw webhook payloads (scrubbed by the intake)."""
+    """Every ledger and queue row, the stored webhook payloads included."""
     with sqlite3.connect(db) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         rows = []
         for table in tables:
             columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
-            kept = [c for c in columns if not (table == "jobs" and c == "payload")]
-            rows += conn.execute(f"SELECT {', '.join(kept)} FROM {table}").fetchall()
+            rows += conn.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
     return "\n".join(map(repr, rows))
 
 

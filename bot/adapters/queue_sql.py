@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, String, Text, and_, exists, insert, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import (
+    DataError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from bot.adapters.ledger import Base, SqlLedger, UTCDateTime
@@ -99,6 +107,75 @@ class Accepted:
     job_id: int | None = None
 
 
+class QueueUnavailable(Exception):
+    """The database cannot be reached or stays busy; nothing was stored, try again later."""
+
+
+class Unstorable(Exception):
+    """The database refused a delivery's data; nothing of it was stored."""
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Turn driver errors into the two outcomes intake answers differently (503 and 422)."""
+    try:
+        yield
+    except (OperationalError, InterfaceError, DisconnectionError, PoolTimeout) as exc:
+        raise QueueUnavailable(f"database unavailable: {_first_line(exc)}") from exc
+    except (DataError, UnicodeError) as exc:
+        raise Unstorable(f"the database refused the delivery: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+class _Plan:
+    """The rows a batch needs, given the statuses of the deliveries already stored."""
+
+    def __init__(self, items: Sequence[Incoming], status: dict[str, str], now: datetime) -> None:
+        self.fresh: list[dict[str, Any]] = []
+        self.seen: list[str] = []
+        self.again: list[str] = []
+        self.jobs: list[tuple[int, dict[str, Any]]] = []
+        for index, item in enumerate(items):
+            known = status.get(item.delivery_id)
+            if known is not None:
+                self.seen.append(item.delivery_id)
+                if known != FAILED:
+                    continue
+                self.again.append(item.delivery_id)
+            else:
+                self.fresh.append(
+                    {
+                        "delivery_id": item.delivery_id,
+                        "event": item.event,
+                        "action": item.action,
+                        "status": QUEUED,
+                        "error": "",
+                        "received_at": now,
+                        "redeliveries": 0,
+                    }
+                )
+            status[item.delivery_id] = QUEUED
+            self.jobs.append((index, _job_row(item, now)))
+
+
+def _job_row(item: Incoming, now: datetime) -> dict[str, Any]:
+    return {
+        "delivery_id": item.delivery_id,
+        "event": item.event,
+        "key": item.key,
+        "payload": json.dumps(item.payload),
+        "state": QUEUED,
+        "attempts": 0,
+        "max_attempts": 5,
+        "run_after": now,
+        "created_at": now,
+        "error": "",
+    }
+
+
 class SqlQueue:
     def __init__(
         self,
@@ -119,101 +196,66 @@ class SqlQueue:
         return self.accept_many([Incoming(delivery_id, event, action, key, payload)])[0]
 
     def accept_many(self, items: Sequence[Incoming]) -> list[Accepted]:
-        """Store a batch of deliveries in one transaction (the intake's group commit)."""
+        """Store a batch of deliveries in one transaction (the intake's group commit).
+
+        Raises ``QueueUnavailable`` or ``Unstorable``; nothing of the batch is stored then.
+        """
+        with _storage_errors():
+            try:
+                return self._store(items)
+            except IntegrityError:
+                # A delivery stored by another process between the read and the write: take
+                # the batch one by one, so only the racing delivery is reported as a duplicate.
+                if len(items) == 1:
+                    return [Accepted("duplicate")]
+                return [self.accept_many([item])[0] for item in items]
+
+    def _store(self, items: Sequence[Incoming]) -> list[Accepted]:
         now = self._clock()
-        try:
-            with self._ledger._write() as session:
-                ids = list({item.delivery_id for item in items})
-                rows = session.execute(
-                    select(DeliveryORM.delivery_id, DeliveryORM.status).where(
-                        DeliveryORM.delivery_id.in_(ids)
-                    )
+        with self._ledger._write() as session:
+            rows = session.execute(
+                select(DeliveryORM.delivery_id, DeliveryORM.status).where(
+                    DeliveryORM.delivery_id.in_(list({item.delivery_id for item in items}))
                 )
-                status: dict[str, str] = {row[0]: row[1] for row in rows}
-                out: list[Accepted] = [Accepted("duplicate")] * len(items)
-                fresh: list[dict[str, Any]] = []
-                again: list[str] = []
-                seen: list[str] = []
-                jobs: list[tuple[int, dict[str, Any]]] = []
-                for index, item in enumerate(items):
-                    known = status.get(item.delivery_id)
-                    if known is not None:
-                        seen.append(item.delivery_id)
-                        if known != FAILED:
-                            continue
-                        again.append(item.delivery_id)
-                    else:
-                        fresh.append(
-                            {
-                                "delivery_id": item.delivery_id,
-                                "event": item.event,
-                                "action": item.action,
-                                "status": QUEUED,
-                                "error": "",
-                                "received_at": now,
-                                "redeliveries": 0,
-                            }
-                        )
-                    status[item.delivery_id] = QUEUED
-                    jobs.append(
-                        (
-                            index,
-                            {
-                                "delivery_id": item.delivery_id,
-                                "event": item.event,
-                                "key": item.key,
-                                "payload": json.dumps(item.payload),
-                                "state": QUEUED,
-                                "attempts": 0,
-                                "max_attempts": 5,
-                                "run_after": now,
-                                "created_at": now,
-                                "error": "",
-                            },
-                        )
-                    )
-                if fresh:
-                    session.execute(insert(DeliveryORM), fresh)
-                if seen:
-                    session.execute(
-                        update(DeliveryORM)
-                        .where(DeliveryORM.delivery_id.in_(seen))
-                        .values(redeliveries=DeliveryORM.redeliveries + 1)
-                    )
-                if again:
-                    session.execute(
-                        update(DeliveryORM)
-                        .where(DeliveryORM.delivery_id.in_(again))
-                        .values(status=QUEUED, error="")
-                    )
-                if jobs:
-                    job_ids = session.scalars(
-                        insert(JobORM).returning(JobORM.id, sort_by_parameter_order=True),
-                        [params for _, params in jobs],
-                    ).all()
-                    for (index, _), job_id in zip(jobs, job_ids, strict=True):
-                        out[index] = Accepted("queued", job_id)
-                return out
-        except IntegrityError:
-            # A delivery stored by another process between the read and the write: take the
-            # batch one by one, so only the racing delivery is reported as a duplicate.
-            if len(items) == 1:
-                return [Accepted("duplicate")]
-            return [self.accept_many([item])[0] for item in items]
+            )
+            plan = _Plan(items, {row[0]: row[1] for row in rows}, now)
+            if plan.fresh:
+                session.execute(insert(DeliveryORM), plan.fresh)
+            if plan.seen:
+                session.execute(
+                    update(DeliveryORM)
+                    .where(DeliveryORM.delivery_id.in_(plan.seen))
+                    .values(redeliveries=DeliveryORM.redeliveries + 1)
+                )
+            if plan.again:
+                session.execute(
+                    update(DeliveryORM)
+                    .where(DeliveryORM.delivery_id.in_(plan.again))
+                    .values(status=QUEUED, error="")
+                )
+            out: list[Accepted] = [Accepted("duplicate")] * len(items)
+            if plan.jobs:
+                job_ids = session.scalars(
+                    insert(JobORM).returning(JobORM.id, sort_by_parameter_order=True),
+                    [params for _, params in plan.jobs],
+                ).all()
+                for (index, _), job_id in zip(plan.jobs, job_ids, strict=True):
+                    out[index] = Accepted("queued", job_id)
+            return out
 
     def ignore(self, *, delivery_id: str, event: str, action: str) -> None:
         """Record a delivery tierbot does not act on, so the log shows it arrived."""
-        with self._ledger._write() as session:
+        row = DeliveryORM(
+            delivery_id=delivery_id,
+            event=event,
+            action=action,
+            status=IGNORED,
+            received_at=self._clock(),
+        )
+        # suppress: a concurrent copy of the same delivery recorded it first.
+        with _storage_errors(), suppress(IntegrityError), self._ledger._write() as session:
             if session.get(DeliveryORM, delivery_id) is None:
-                session.add(
-                    DeliveryORM(
-                        delivery_id=delivery_id,
-                        event=event,
-                        action=action,
-                        status=IGNORED,
-                        received_at=self._clock(),
-                    )
-                )
+                session.add(row)
 
     # --- workers -----------------------------------------------------------------------
     @property

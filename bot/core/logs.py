@@ -57,6 +57,13 @@ SECRET_PATTERNS = [
     # every body line after it.
     re.compile(_PEM_BEGIN + r".*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----", re.S),
     re.compile(_PEM_BEGIN + f"(?:{_PEM_LINE})*"),
+    # A private key's body with its BEGIN line cut off (a log kept from its tail): a line of
+    # exactly 64 base64 characters in mixed case, as PEM wraps them, and the lines after it.
+    re.compile(
+        r"^[ \t]*(?=[^\n]*[A-Z])(?=[^\n]*[a-z])[A-Za-z0-9+/]{64}[ \t]*\r?\n"
+        r"(?:[ \t]*[A-Za-z0-9+/]{16,}={0,2}[ \t]*(?:\r?\n|$))+",
+        re.M,
+    ),
     # URL credentials: user:password before @host (the scheme and the host stay readable).
     re.compile(rf"//(?<=://){_URL_USER}+:[^/\s@\"'<>\\]+(?=@)"),
 ]

@@ -74,6 +74,19 @@ def _dotted(node: ast.expr) -> list[str]:
     return []
 
 
+def _import_module(value: ast.expr) -> str | None:
+    """``importlib.import_module("pkg.mod")`` (or ``import_module``) -> ``"pkg.mod"``."""
+    if (
+        isinstance(value, ast.Call)
+        and _dotted(value.func)[-1:] == ["import_module"]
+        and value.args
+        and isinstance(value.args[0], ast.Constant)
+        and isinstance(value.args[0].value, str)
+    ):
+        return value.args[0].value
+    return None
+
+
 class _TestFile:
     """The imports of one test file that reach the module's package, and what it refers to."""
 
@@ -89,6 +102,11 @@ class _TestFile:
                             first = alias.name.split(".")[0]
                             bound = alias.asname or first
                             self.modules[bound] = alias.name if alias.asname else first
+                elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    reached = _import_module(node.value)
+                    target = node.targets[0]
+                    if reached and _relevant(reached, top) and isinstance(target, ast.Name):
+                        self.modules[target.id] = reached
                 elif isinstance(node, ast.ImportFrom):
                     source = resolve_relative(
                         importer, node.level, node.module, is_package=is_package
@@ -108,7 +126,8 @@ class _TestFile:
         return bool(self.modules or self.star)
 
     def references(self, trees: list[ast.Module], wanted: set[str]) -> set[str]:
-        found: set[str] = set()
+        # A name imported from the package is referred to by the import itself.
+        found = {name for name in self.froms.values() if name in wanted}
         for tree in trees:
             for node in ast.walk(tree):
                 if isinstance(node, ast.Name):

@@ -122,7 +122,7 @@ class Suite:
         # Nothing on the way up: the collected directory holding the most tests, if any.
         counts: dict[str, int] = {}
         for f in self.test_files:
-            if self._collected(_parent(f)):
+            if self._collected(_parent(f)) and f.rsplit("/", 1)[-1] not in NOT_TESTABLE:
                 counts[_parent(f)] = counts.get(_parent(f), 0) + 1
         if counts:
             return min(counts, key=lambda d: (-counts[d], d.count("/"), d))

@@ -166,19 +166,38 @@ def _render(
         for block in _test_blocks(item, _stem(item, taken), refs, examples.get(item.name))
     ]
     body = "\n\n\n".join(blocks)
+    binding = ""
     if import_name not in known and dotted_name:
         # By its own path: `from pkg import mod` would find whatever pkg binds as `mod`.
         binding = f'{module_alias} = {helpers["importlib"]}.import_module("{import_name}")'
-        body = f"{binding}\n\n\n{body}"
-    new_imports = _new_imports(import_name, module_alias, dotted_name, known, helpers, body)
+    new_imports = _new_imports(
+        import_name, module_alias, dotted_name, known, helpers, binding + body
+    )
     if existing is None or facts is None:
-        sections = [
-            "\n".join(line for section, line in new_imports if section == number)
-            for number in range(3)
-        ]
-        imports = "\n\n".join(s for s in sections if s)
-        return f"{HEADER.format(module=import_name)}\n{imports}\n\n\n{body}\n"
-    import_lines = [line for _, line in new_imports]
+        return _new_file(import_name, new_imports, binding, body)
+    return _extended(existing, facts, [line for _, line in new_imports], binding, body)
+
+
+def _new_file(
+    import_name: str, new_imports: Sequence[tuple[int, str]], binding: str, body: str
+) -> str:
+    sections = [
+        "\n".join(line for section, line in new_imports if section == number) for number in range(3)
+    ]
+    imports = "\n\n".join(s for s in sections if s)
+    # isort wants one blank line between the imports and code, two before a def.
+    head = f"{HEADER.format(module=import_name)}\n{imports}\n"
+    if binding:
+        head += f"\n{binding}\n"
+    return f"{head}\n\n{body}\n"
+
+
+def _extended(
+    existing: str, facts: TestFileFacts, import_lines: list[str], binding: str, body: str
+) -> str:
+    """``existing`` line for line, the imports after its imports, the new tests at the end."""
+    if binding:
+        body = f"{binding}\n\n\n{body}"
     lines = existing.rstrip("\n").split("\n")
     if import_lines and facts.tree is not None:
         at = facts.insert_after

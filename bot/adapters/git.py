@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 import git
 
+from bot.core.suite.source import SourceEncodingError, decode_source
 from bot.core.types import EditSet
 from bot.ports import WorkspaceError
 
@@ -118,6 +119,20 @@ class LocalRepo:
         self._repo.git.branch("-D", name)
 
 
+def read_text(path: Path) -> str | None:
+    """A file's text, line endings as they are; Python sources as Python reads them (PEP 263)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        if path.suffix == ".py":
+            return decode_source(data)
+        return data.decode("utf-8")
+    except (SourceEncodingError, UnicodeDecodeError):
+        return None
+
+
 class GitWorkspace:
     """One task's worktree: reads, writes and commits stay inside it."""
 
@@ -149,9 +164,8 @@ class GitWorkspace:
 
     def read(self, path: str) -> str | None:
         try:
-            with self._inside(path).open(encoding="utf-8", newline="") as handle:
-                return handle.read()
-        except (OSError, UnicodeDecodeError, GitError):
+            return read_text(self._inside(path))
+        except GitError:
             return None
 
     def apply(self, edits: EditSet) -> None:
@@ -205,10 +219,8 @@ class CheckoutView:
         pure = PurePosixPath(path)
         if pure.is_absolute() or ".." in pure.parts:
             return None
-        try:
-            return (self.root / pure).read_text("utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
+        text = read_text(self.root / pure)
+        return None if text is None else text.replace("\r\n", "\n")
 
     def apply(self, edits: EditSet) -> None:
         raise GitError("the checkout view is read-only")

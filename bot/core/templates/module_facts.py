@@ -86,6 +86,10 @@ def literal_type(node: ast.expr, shadowed: set[str]) -> str | None:
             return "None"
         kind = type(node.value).__name__
         return kind if kind in BUILTIN_TYPES else None
+    if isinstance(node, ast.Compare) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    ):
+        return "bool"  # `PY3 = sys.version_info[0] == 3`
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
         inner = literal_type(node.operand, shadowed)
         return inner if inner in {"int", "float", "complex"} else None

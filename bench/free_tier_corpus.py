@@ -284,7 +284,9 @@ def _detail(result: dict[str, object]) -> str:
     attempts = result.get("attempts") or []
     assert isinstance(attempts, list)
     last = attempts[-1] if attempts else {}
-    return f" ({last['detail']})" if last.get("detail") else ""
+    if result.get("status") == "done" or not last.get("detail"):
+        return ""
+    return f" ({last['detail']})"
 
 
 def run_case(repo: Path, base: str, module: str, python: str) -> dict[str, object]:

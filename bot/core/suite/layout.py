@@ -132,7 +132,13 @@ class Suite:
         return "tests"
 
     def _style(self, directory: str) -> str:
-        names = [f.rsplit("/", 1)[-1] for f in self.test_files if _parent(f) == directory]
+        patterns = ("test_*.py", "*_test.py")
+        names = [
+            base
+            for f in self.test_files
+            if _parent(f) == directory
+            and any(fnmatch.fnmatchcase(base := f.rsplit("/", 1)[-1], p) for p in patterns)
+        ]
         suffixed = sum(1 for n in names if n.endswith("_test.py") and not n.startswith("test_"))
         style = "{}_test.py" if suffixed * 2 > len(names) else "test_{}.py"
         patterns = self.config.python_files
@@ -162,20 +168,27 @@ class Suite:
         if any(m == import_name or m.startswith(import_name + ".") for m in imported):
             return True
         text = self.read(path) or ""
-        if re.search(rf"^\s*from\s+\.+\s*{re.escape(stem)}\s+import\b", text, re.M):
+        relative = rf"^\s*from\s+\.+\s*(?:{re.escape(stem)}\s+import\b|import\b[^\n]*\b{stem}\b)"
+        if re.search(relative, text, re.M):
             return True
-        if any(m.rsplit(".", 1)[-1] == stem for m in imported):
+        if any(
+            m.rsplit(".", 1)[-1] == stem and not import_name.startswith(m + ".") for m in imported
+        ):
             return False
         return None
 
     def _existing(self, stem: str, import_name: str, module_path: str) -> str | None:
-        """A test file named after the module and not about another one; the closest wins."""
+        """A test file named after the module that imports it, or that sits where the module's
+        tests go and imports no other module of that name; the closest wins."""
         names = {f"test_{stem}.py", f"{stem}_test.py"}
         found = []
+        home: str | None = None
         for f in self.test_files:
             if f.rsplit("/", 1)[-1] in names:
                 about = self.tests_of(f, import_name)
-                if about is not False:
+                if about is None and home is None:
+                    home = self.test_directory(module_path)
+                if about is True or (about is None and _parent(f) == home):
                     found.append((about is not True, f))
         if not found:
             return None

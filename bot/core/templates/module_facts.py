@@ -44,10 +44,13 @@ class ModuleFacts:
     def __init__(self, tree: ast.Module) -> None:
         counts: Counter[str] = Counter()
         changed: set[str] = set()
+        self.deleted: set[str] = set()  # `del NAME` at import time: gone, or maybe gone
         self.star = False
         for node in _module_level(tree.body):
-            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-                counts[node.id] += 1 if isinstance(node.ctx, ast.Store) else 2
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Del):
+                self.deleted.add(node.id)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                counts[node.id] += 1
             elif isinstance(node, FunctionNode | ast.ClassDef):
                 counts[node.name] += 1
             elif isinstance(node, ast.Import | ast.ImportFrom):
@@ -76,6 +79,7 @@ class ModuleFacts:
             ):
                 changed.add(node.func.value.id)
         self.globals = frozenset(counts)
+        changed |= self.deleted
         self.once = frozenset(n for n, c in counts.items() if c == 1 and n not in changed)
         self.functions = {n.name: n for n in tree.body if isinstance(n, FunctionNode)}
 

@@ -103,6 +103,8 @@ def public_names(source: str) -> list[PublicName]:
             for item in _imported(node, facts):
                 found[item.name] = item
                 imported.add(item.name)
+    for name in facts.deleted:
+        found.pop(name, None)  # deleted at import time: nothing a test could reach
     exported = dunder_all(tree)
     if exported is not None:
         return [found.get(name, PublicName(name, "attribute")) for name in exported]

@@ -168,9 +168,7 @@ def generate_tests(repo: Repo, text: str) -> EditSet | Declined:
             if target.init is not None and not repo.exists(target.init):
                 edits[target.init] = ""
     if not edits:
-        return Declined(
-            "every public name already has a test in "
-            + ", ".join(sorted(owners))
-            + "; behaviour tests need a model tier"
-        )
+        existing = [p for p in sorted(owners) if repo.exists(p)]
+        where = f"has a test in {', '.join(existing)}" if existing else "is covered by its tests"
+        return Declined(f"every public name already {where}; behaviour tests need a model tier")
     return EditSet(tuple(FileEdit(path, edits[path]) for path in sorted(edits)))

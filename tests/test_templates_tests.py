@@ -609,3 +609,314 @@ def test_add_adds() -> None:
     counts, output = run_pytest(tmp_path)
     # add is covered by the hand-written test: PRECISION and Calculator get tests.
     assert counts == {"passed": 3, "skipped": 1}, output
+
+
+# --------------------------------------------------------------------------- what the tests assert
+
+SHAPES = '''\
+"""Shapes."""
+
+import enum
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+SIDES = 4
+NAME = "square"
+RATIO = (1, 2.5)
+DEBUG = False
+COMPUTED = SIDES * 2
+GROWS = []
+GROWS.append(1)
+SCRATCH = 1
+del SCRATCH
+
+
+class Shape:
+    pass
+
+
+class Square(Shape):
+    def area(self, side: float) -> float:
+        return side * side
+
+
+class Colour(enum.Enum):
+    RED = 1
+    GREEN = "g"
+    CRIMSON = 1
+
+
+class Mode(enum.Enum):
+    FAST = enum.auto()
+    SLOW = enum.auto()
+
+
+@dataclass
+class Box:
+    w: int
+    h: int = 0
+    tags: list = field(default_factory=list)
+    cache: dict = field(init=False, default_factory=dict)
+
+
+class Point(NamedTuple):
+    x: int
+    y: int
+
+
+class ShapeError(ValueError):
+    pass
+'''
+
+
+def test_the_interface_tests_assert_what_the_source_says(tmp_path: Path) -> None:
+    text = skeleton_tests("geo.shapes", public_names(SHAPES), None, source=SHAPES)
+    assert text is not None
+    for line in [
+        "assert shapes.SIDES == 4",
+        'assert shapes.NAME == "square"',
+        "assert shapes.RATIO == (1, 2.5)",
+        "assert shapes.DEBUG is False",
+        "def test_computed_type",
+        "assert issubclass(shapes.Square, shapes.Shape)",
+        "assert issubclass(shapes.ShapeError, ValueError)",
+        'assert list(shapes.Colour.__members__) == ["RED", "GREEN", "CRIMSON"]',
+        'assert [m.value for m in shapes.Colour.__members__.values()] == [1, "g", 1]',
+        'assert list(shapes.Mode.__members__) == ["FAST", "SLOW"]',
+        "assert [f.name for f in dataclasses.fields(shapes.Box)] == [",
+        '        "cache",',
+        'assert list(shapes.Point._fields) == ["x", "y"]',
+    ]:
+        assert line in text, line
+    assert "hasattr" not in text
+    assert "shapes.GROWS ==" not in text  # changed after the assignment: only its type
+    assert "SCRATCH" not in text  # deleted at import time
+    assert "Mode.__members__.values()" not in text  # auto(): values not in the source
+    write(tmp_path, {"geo/__init__.py": "", "geo/shapes.py": SHAPES, "tests/test_shapes.py": text})
+    counts, output = run_pytest(tmp_path)
+    assert counts.get("failed", 0) == 0 and counts["passed"] >= 10, output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("old", "new", "failing"),
+    [
+        ('NAME = "square"', 'NAME = "circle"', "test_name_value"),
+        ("class Square(Shape):", "class Square:", "test_square_interface"),
+        ("    CRIMSON = 1\n", "    CRIMSON = 3\n", "test_colour_interface"),
+        ("    h: int = 0\n", "", "test_box_interface"),
+    ],
+)
+def test_the_interface_tests_fail_when_the_interface_changes(
+    tmp_path: Path, old: str, new: str, failing: str
+) -> None:
+    text = skeleton_tests("geo.shapes", public_names(SHAPES), None, source=SHAPES)
+    assert text is not None and old in SHAPES
+    write(tmp_path, {"geo/__init__.py": "", "tests/test_shapes.py": text})
+    write(tmp_path, {"geo/shapes.py": SHAPES.replace(old, new)})
+    counts, output = run_pytest(tmp_path)
+    assert counts.get("failed") == 1, output
+    assert f"FAILED tests/test_shapes.py::{failing}" in output
+
+
+def test_a_package_that_rebinds_the_module_name_does_not_shadow_it(tmp_path: Path) -> None:
+    # python-slugify: `from slugify import slugify` is the function the package re-exports.
+    repo = {
+        "slugify/__init__.py": "from .slugify import slugify\n",
+        "slugify/slugify.py": 'def slugify(text: str) -> str:\n    return "-".join(text.split())\n',
+    }
+    edits = edits_of(generate(request("tests", "Add tests for slugify/slugify.py", repo)))
+    text = edits["tests/test_slugify.py"]
+    assert 'slugify = importlib.import_module("slugify.slugify")' in text
+    write(tmp_path, {**repo, **edits})
+    counts, output = run_pytest(tmp_path, safe_path=True)
+    assert counts == {"passed": 1, "skipped": 1}, output
+
+
+def test_a_re_export_is_checked_for_identity(tmp_path: Path) -> None:
+    repo = {
+        "pkg/__init__.py": "from .core import run\nfrom os import sep\n\n"
+        "__all__ = ['run', 'sep', 'gone']\n",
+        "pkg/core.py": "def run():\n    return 1\n",
+    }
+    edits = edits_of(generate(request("tests", "Add tests for pkg/__init__.py", repo)))
+    text = edits["tests/test_pkg.py"]
+    assert 'assert pkg.run is importlib.import_module("pkg.core").run' in text
+    assert 'assert pkg.sep is importlib.import_module("os").sep' in text
+    assert 'reason="what gone is cannot be read from the source"' in text
+    write(tmp_path, {**repo, "pkg/__init__.py": repo["pkg/__init__.py"].replace(", 'gone'", "")})
+    write(tmp_path, edits)
+    counts, output = run_pytest(tmp_path)
+    assert counts == {"passed": 2, "skipped": 1}, output
+
+
+# --------------------------------------------------------------------------- docstring examples
+
+TEXTS = '''\
+"""Text helpers."""
+
+import re
+
+WORD = re.compile(r"\\w+")
+
+
+class TextError(ValueError):
+    pass
+
+
+def words(text):
+    """The words of ``text``.
+
+    >>> words("a b")
+    ['a', 'b']
+    >>> words("") == []
+    True
+    >>> len(words("x y z"))
+    3
+    """
+    return WORD.findall(text)
+
+
+def shout(text):
+    """Upper case.
+
+    >>> loud = shout("hi")
+    >>> loud
+    'HI'
+    >>> print(loud)
+    HI
+    >>> shout(3)
+    Traceback (most recent call last):
+        ...
+    TextError: not a string
+    """
+    if not isinstance(text, str):
+        raise TextError("not a string")
+    return text.upper()
+
+
+def pair(a, b):
+    """A pair.
+
+    >>> pair(1, 2)
+    Pair(a=1, b=2)
+    >>> pair(1, 2)   # doctest: +ELLIPSIS
+    Pair(...)
+    >>> pair(3, 4)
+    Pair(a=3, b=4)
+    """
+    return Pair(a, b)
+
+
+class Pair:
+    """Two things.
+
+    >>> Pair(1, 2).a
+    1
+    >>> mystery(1)
+    2
+    """
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def __repr__(self):
+        return f"Pair(a={self.a}, b={self.b})"
+
+
+def now_ish():
+    """Depends on the clock.
+
+    >>> import time
+    >>> now_ish() < time.time() + 1
+    True
+    """
+    import time
+
+    return time.time()
+'''
+
+
+def test_docstring_examples_become_assertions(tmp_path: Path) -> None:
+    text = skeleton_tests("texts", public_names(TEXTS), None, source=TEXTS)
+    assert text is not None
+    tree = ast.parse(text)
+    bodies = {
+        n.name: [ast.unparse(s) for s in n.body]
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef)
+    }
+    assert bodies["test_words_examples"] == [
+        "assert texts.words('a b') == ['a', 'b']",
+        "assert (texts.words('') == []) is True",
+        "assert len(texts.words('x y z')) == 3",
+    ]
+    assert bodies["test_shout_examples"] == [
+        "loud = texts.shout('hi')",
+        "assert loud == 'HI'",
+        "assert str(loud) == 'HI'",
+        "with pytest.raises(texts.TextError):\n    texts.shout(3)",
+    ]
+    # A repr compared as doctest does; at the ELLIPSIS example the rest of the docstring stops.
+    assert bodies["test_pair_examples"] == ["assert repr(texts.pair(1, 2)) == 'Pair(a=1, b=2)'"]
+    # `mystery` is no name of the module: the example before it stays, nothing after.
+    assert bodies["test_pair_class_examples"] == ["assert texts.Pair(1, 2).a == 1"]
+    assert "test_now_ish_examples" not in bodies  # the clock: a placeholder instead
+    assert "test_now_ish_behaviour" in bodies
+    write(tmp_path, {"texts.py": TEXTS, "tests/__init__.py": "", "tests/test_texts.py": text})
+    counts, output = run_pytest(tmp_path)
+    assert counts.get("failed", 0) == 0 and counts["passed"] >= 8, output
+
+
+def test_examples_that_the_suite_runs_as_doctests_are_not_repeated() -> None:
+    repo = {"texts.py": TEXTS, "pytest.ini": "[pytest]\naddopts = --doctest-modules\n"}
+    edits = edits_of(generate(request("tests", "Add tests for texts.py", repo)))
+    text = edits["tests/test_texts.py"]
+    for covered in ("words", "shout", "pair", "pair_class", "now_ish"):
+        assert f"def test_{covered}_" not in text
+    assert "def test_text_error_interface" in text  # no example: no doctest covers it
+
+
+# ------------------------------------------------------------------- line endings, encodings
+
+
+def test_a_crlf_test_file_is_extended_with_crlf_only() -> None:
+    existing = "import calc\r\n\r\n\r\ndef test_add():\r\n    assert calc.add(1, 2) == 3\r\n"
+    repo = {"calc.py": CALC, "tests/__init__.py": "", "tests/test_calc.py": existing}
+    edits = edits_of(generate(request("tests", "Add tests for calc.py", repo)))
+    text = edits["tests/test_calc.py"]
+    assert_keeps_lines(existing.replace("\r\n", "\n"), text.replace("\r\n", "\n"))
+    assert "\n" not in text.replace("\r\n", "")  # no bare LF anywhere
+    assert "def test_calculator_interface() -> None:\r\n" in text
+
+
+def test_a_latin_1_test_file_is_left_alone_with_the_reason() -> None:
+    existing = "# -*- coding: latin-1 -*-\nimport calc\n\n\ndef test_add():\n    assert calc.add\n"
+    repo = {"calc.py": CALC, "tests/test_calc.py": existing}
+    assert declined(generate(request("tests", "Add tests for calc.py", repo))) == (
+        "`tests/test_calc.py` is not UTF-8 (declared latin-1); the template tier writes UTF-8 "
+        "only and leaves it as it is"
+    )
+
+
+def test_a_latin_1_module_is_read_by_its_declaration(tmp_path: Path) -> None:
+    source = (
+        '# -*- coding: latin-1 -*-\n\n\ndef greet():\n    """Hello.\n\n    >>> greet()\n'
+        "    'caf\xe9'\n    \"\"\"\n    return 'caf\xe9'\n"
+    )
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "latin.py").write_bytes(source.encode("latin-1"))
+    from bot.adapters.git import read_text
+
+    request_ = TemplateRequest(
+        "tests",
+        "Add tests for pkg/latin.py",
+        ["pkg/__init__.py", "pkg/latin.py"],
+        lambda path: read_text(tmp_path / path),
+    )
+    edits = edits_of(generate(request_))
+    assert 'assert latin.greet() == "caf\xe9"' in edits["tests/test_latin.py"]
+    write(tmp_path, edits)
+    counts, output = run_pytest(tmp_path)
+    assert counts == {"passed": 2}, output

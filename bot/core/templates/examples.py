@@ -111,11 +111,18 @@ def _prints(expr: ast.expr, facts: ModuleFacts) -> bool:
     return False
 
 
+def _operand(expr: ast.expr) -> str:
+    """``expr`` as the left side of ``==`` or ``is``: parenthesised where precedence needs it."""
+    loose = (ast.Compare, ast.BoolOp, ast.IfExp, ast.Lambda, ast.NamedExpr, ast.UnaryOp)
+    text = code(expr)
+    return f"({text})" if isinstance(expr, loose) else text
+
+
 def _compare(expr: ast.expr, example: Example, facts: ModuleFacts, original: ast.expr) -> str:
     want = _want_text(example.want)
     if "..." in want or _ADDRESS.search(want) or _prints(original, facts):
         raise _Stop
-    shown = code(expr)
+    shown = _operand(expr)
     normalize = "NORMALIZE_WHITESPACE" in example.options
     if (
         isinstance(expr, ast.Call)
@@ -140,7 +147,7 @@ def _compare(expr: ast.expr, example: Example, facts: ModuleFacts, original: ast
 
 
 def _translate(doc: str, facts: ModuleFacts, refs: Refs) -> list[str]:
-    lines: list[str] = []
+    chunks: list[list[str]] = []  # the lines of each translated example
     local: set[str] = set()
     for example in examples(doc):
         if example.options & _UNSUPPORTED or "+SKIP" in example.options:
@@ -151,13 +158,13 @@ def _translate(doc: str, facts: ModuleFacts, refs: Refs) -> list[str]:
             if others & facts.globals:
                 break  # a module name rebound in the example: which one a use means is unclear
             rewritten = _Rewriter(refs.module, facts, local | imports | others).visit(tree)
-            lines += _lines(rewritten, tree, example, facts, refs)
+            chunks.append(_lines(rewritten, tree, example, facts, refs))
         except (_Stop, SyntaxError, ValueError, RecursionError):
             break
         local |= imports | others
-    while lines and not lines[-1].lstrip().startswith(("assert", "with")):
-        lines.pop()  # trailing set-up that nothing checks
-    return lines
+    while chunks and not chunks[-1][0].lstrip().startswith(("assert", "with")):
+        chunks.pop()  # trailing set-up that nothing checks
+    return [line for chunk in chunks for line in chunk]
 
 
 def _lines(
@@ -175,7 +182,7 @@ def _lines(
         if not want:
             if isinstance(expr, ast.Call):
                 return [PAD + code(expr)]
-            return [f"{PAD}assert {code(expr)} is None"]
+            return [f"{PAD}assert {_operand(expr)} is None"]
         return [PAD + _compare(expr, example, facts, original.value)]
     if want:
         raise _Stop  # output from a statement (a loop that prints): not worth guessing

@@ -132,13 +132,8 @@ class Suite:
         return "tests"
 
     def _style(self, directory: str) -> str:
-        patterns = ("test_*.py", "*_test.py")
-        names = [
-            base
-            for f in self.test_files
-            if _parent(f) == directory
-            and any(fnmatch.fnmatchcase(base := f.rsplit("/", 1)[-1], p) for p in patterns)
-        ]
+        bases = [f.rsplit("/", 1)[-1] for f in self.test_files if _parent(f) == directory]
+        names = [b for b in bases if b.startswith("test_") or b.endswith("_test.py")]
         suffixed = sum(1 for n in names if n.endswith("_test.py") and not n.startswith("test_"))
         style = "{}_test.py" if suffixed * 2 > len(names) else "test_{}.py"
         patterns = self.config.python_files

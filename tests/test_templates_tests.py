@@ -920,3 +920,36 @@ def test_a_latin_1_module_is_read_by_its_declaration(tmp_path: Path) -> None:
     write(tmp_path, edits)
     counts, output = run_pytest(tmp_path)
     assert counts == {"passed": 2}, output
+
+
+def test_what_changes_after_its_definition_is_pinned_by_name_only() -> None:
+    source = (
+        "def run(a, b):\n    return a\n\n\nrun.__signature__ = None\n\n\n"
+        "class Store:\n    def get(self, key):\n        return key\n\n\n"
+        "Store.get = lambda self: 1\n"
+    )
+    names = {n.name: n for n in public_names(source)}
+    assert names["run"].params is None
+    assert [m.kind for m in names["Store"].methods] == ["attribute"]
+    text = skeleton_tests("mod", list(names.values()), None, source=source)
+    assert text is not None and "signature(mod.run)" not in text
+    assert 'assert "get" in vars(mod.Store)' in text
+
+
+def test_examples_of_functions_that_print_are_not_turned_into_assertions() -> None:
+    source = '''\
+def show(x):
+    """Show it.
+
+    >>> show(1)
+    value: 1
+    """
+    _emit(f"value: {x}")
+
+
+def _emit(text):
+    print(text)
+'''
+    text = skeleton_tests("out", public_names(source), None, source=source)
+    assert text is not None
+    assert "test_show_examples" not in text and "def test_show_behaviour" in text

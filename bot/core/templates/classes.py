@@ -206,6 +206,9 @@ def class_name(
                 if isinstance(target, ast.Name) and target.id in members:
                     members[target.id] = PublicName(target.id, "attribute")
     pinned = node.name in facts.once
+    if not pinned:
+        # Rebound or changed after its definition (`Cls.method = ...`): only names are sure.
+        members = {name: PublicName(name, "attribute") for name in members}
     decorators = [dotted(d) for d in node.decorator_list]
     fields: tuple[str, ...] | None = None
     namedtuple = [dotted(b) for b in node.bases] in ([n] for n in NAMEDTUPLE)
@@ -219,7 +222,7 @@ def class_name(
     return PublicName(
         node.name,
         "class",
-        params=_constructor_params(node, classes),
+        params=_constructor_params(node, classes) if pinned else None,
         methods=tuple(members.values()),
         bases=_bases(node, classes, facts) if pinned else (),
         fields=fields,

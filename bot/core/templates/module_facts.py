@@ -52,7 +52,9 @@ class ModuleFacts:
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 counts[node.id] += 1
             elif isinstance(node, FunctionNode | ast.ClassDef):
-                counts[node.name] += 1
+                decorators = {dotted(d).rsplit(".", 1)[-1] for d in node.decorator_list}
+                if "overload" not in decorators:  # typing.overload: the last def is the one
+                    counts[node.name] += 1
             elif isinstance(node, ast.Import | ast.ImportFrom):
                 for alias in node.names:
                     if alias.name == "*":
@@ -81,7 +83,43 @@ class ModuleFacts:
         self.globals = frozenset(counts)
         changed |= self.deleted
         self.once = frozenset(n for n, c in counts.items() if c == 1 and n not in changed)
-        self.functions = {n.name: n for n in tree.body if isinstance(n, FunctionNode)}
+        self.printing = _printing(tree)
+
+
+def _writes(function: ast.AST) -> bool:
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "print"
+        ):
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in {"stdout", "stderr"}:
+            return True
+    return False
+
+
+def _printing(tree: ast.Module) -> frozenset[str]:
+    """Functions and methods of the module that print, directly or through one another."""
+    defs: dict[str, list[ast.AST]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, FunctionNode):
+            defs.setdefault(node.name, []).append(node)
+    printing = {name for name, nodes in defs.items() if any(_writes(n) for n in nodes)}
+    grew = True
+    while grew:  # callers of printing functions print too
+        grew = False
+        for name, nodes in defs.items():
+            if name in printing:
+                continue
+            for sub in (s for n in nodes for s in ast.walk(n)):
+                callee = getattr(sub, "func", None) if isinstance(sub, ast.Call) else None
+                called = getattr(callee, "id", None) or getattr(callee, "attr", None)
+                if called in printing:
+                    printing.add(name)
+                    grew = True
+                    break
+    return frozenset(printing)
 
 
 def literal_type(node: ast.expr, shadowed: set[str]) -> str | None:

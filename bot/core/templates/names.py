@@ -83,6 +83,9 @@ def public_names(source: str) -> list[PublicName]:
     for node in tree.body:
         if isinstance(node, FunctionNode):
             function = function_name(node)
+            if function is not None and node.name not in facts.once:
+                # Rebound, or changed afterwards (`f.__signature__ = ...`): only the name is sure.
+                function = PublicName(node.name, "function", is_async=function.is_async)
             if function is not None:
                 found[node.name] = function
                 imported.discard(node.name)

@@ -65,6 +65,10 @@ CORPUS: list[tuple[str, str, list[str]]] = [
     ("idna", "3.20", ["idna/codec.py", "idna/intranges.py", "idna/core.py"]),
     ("colorama", "0.4.6", ["colorama/ansi.py", "colorama/initialise.py", "colorama/win32.py"]),
     ("iso8601", "2.1.0", ["iso8601/iso8601.py"]),
+    ("boltons", "26.2.0", ["boltons/strutils.py", "boltons/mathutils.py", "boltons/iterutils.py"]),
+    ("funcy", "2.1", ["funcy/strings.py", "funcy/colls.py"]),
+    ("sortedcontainers", "2.4.0", ["sortedcontainers/sortedlist.py"]),
+    ("cachetools", "8.0.2", ["src/cachetools/keys.py", "src/cachetools/func.py"]),
 ]
 CONFIG = """\
 task_types:

@@ -302,6 +302,11 @@ def covered(tests: dict[str, str], *, extra: dict[str, str] | None = None) -> se
             "    nth = 'quantify'\n    assert os.path.take\n",
             set(),
         ),
+        (  # one local name bound to two of the module's names in two tests (boltons)
+            "def test_a():\n    from mi.recipes import take as f\n    f(1, [])\n\n\n"
+            "def test_b():\n    from mi.recipes import nth as f\n    f([], 0)\n",
+            {"take", "nth"},
+        ),
         (  # named after it: test_<name> in a file about the package
             "import mi\n\n\ndef test_quantify_counts():\n    pass\n",
             {"quantify"},

@@ -92,7 +92,7 @@ class _TestFile:
 
     def __init__(self, trees: list[ast.Module], importer: str, is_package: bool, top: str) -> None:
         self.modules: dict[str, str] = {}  # bound name -> the module (or object) it reaches
-        self.froms: dict[str, str] = {}  # bound name -> the name imported
+        self.froms: dict[str, set[str]] = {}  # bound name -> the names imported under it
         self.star = False
         for tree in trees:
             for node in ast.walk(tree):
@@ -118,7 +118,7 @@ class _TestFile:
                             self.star = True
                             continue
                         bound = alias.asname or alias.name
-                        self.froms[bound] = alias.name
+                        self.froms.setdefault(bound, set()).add(alias.name)
                         self.modules[bound] = f"{source}.{alias.name}"
 
     @property
@@ -127,14 +127,14 @@ class _TestFile:
 
     def references(self, trees: list[ast.Module], wanted: set[str]) -> set[str]:
         # A name imported from the package is referred to by the import itself.
-        found = {name for name in self.froms.values() if name in wanted}
+        found = {name for names in self.froms.values() for name in names if name in wanted}
         for tree in trees:
             for node in ast.walk(tree):
                 if isinstance(node, ast.Name):
-                    original = self.froms.get(node.id)
-                    if original in wanted:
-                        found.add(original)
-                    elif self.star and original is None and node.id in wanted:
+                    originals = self.froms.get(node.id)
+                    if originals:
+                        found |= originals & wanted
+                    elif self.star and node.id in wanted:
                         found.add(node.id)
                 elif isinstance(node, ast.Attribute) and node.attr in wanted:
                     parts = _dotted(node.value)

@@ -6,7 +6,7 @@ import fnmatch
 import re
 
 from bot.core.suite.config import PytestConfig, pytest_config
-from bot.core.suite.modules import module_name, norm
+from bot.core.suite.modules import import_root, module_name, norm
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the hooks import this module on every commit
 if TYPE_CHECKING:
@@ -233,8 +233,6 @@ class Suite:
         ``sys.path``; a new ``tests/`` package at the root thus makes root modules importable
         without a root ``conftest.py``. Existing test directories are trusted as they are.
         """
-        from bot.core.suite.modules import import_root
-
         if not directory or "/" in directory or self._count(directory, deep=True):
             return None
         if import_root(module_path, self.fileset) != "":

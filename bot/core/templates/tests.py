@@ -169,6 +169,10 @@ def generate_tests(repo: Repo, text: str) -> EditSet | Declined:
                 edits[target.init] = ""
     if not edits:
         existing = [p for p in sorted(owners) if repo.exists(p)]
-        where = f"has a test in {', '.join(existing)}" if existing else "is covered by its tests"
-        return Declined(f"every public name already {where}; behaviour tests need a model tier")
+        where = (
+            f"already has a test in {', '.join(existing)}"
+            if existing
+            else "is already covered by the repository's tests"
+        )
+        return Declined(f"every public name {where}; behaviour tests need a model tier")
     return EditSet(tuple(FileEdit(path, edits[path]) for path in sorted(edits)))

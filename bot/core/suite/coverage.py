@@ -88,76 +88,97 @@ def _import_module(value: ast.expr) -> str | None:
 
 
 class _TestFile:
-    """The imports of one test file that reach the module's package, and what it refers to."""
+    """The imports of one test file that reach the module's package, and what it refers to.
+
+    Each tree is walked once; the nodes the questions below need are kept.
+    """
 
     def __init__(self, trees: list[ast.Module], importer: str, is_package: bool, top: str) -> None:
         self.modules: dict[str, str] = {}  # bound name -> the module (or object) it reaches
         self.froms: dict[str, set[str]] = {}  # bound name -> the names imported under it
         self.star = False
+        self.names: list[ast.Name] = []
+        self.attributes: list[ast.Attribute] = []
+        self.calls: list[ast.Call] = []
+        self.idents: list[str] = []  # test functions and classes
         for tree in trees:
             for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    for alias in node.names:
-                        if _relevant(alias.name, top):
-                            first = alias.name.split(".")[0]
-                            bound = alias.asname or first
-                            self.modules[bound] = alias.name if alias.asname else first
-                elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-                    reached = _import_module(node.value)
-                    target = node.targets[0]
-                    if reached and _relevant(reached, top) and isinstance(target, ast.Name):
-                        self.modules[target.id] = reached
-                elif isinstance(node, ast.ImportFrom):
-                    source = resolve_relative(
-                        importer, node.level, node.module, is_package=is_package
-                    )
-                    if source is None or not _relevant(source, top):
-                        continue
-                    for alias in node.names:
-                        if alias.name == "*":
-                            self.star = True
-                            continue
-                        bound = alias.asname or alias.name
-                        self.froms.setdefault(bound, set()).add(alias.name)
-                        self.modules[bound] = f"{source}.{alias.name}"
+                if isinstance(node, ast.Name):
+                    self.names.append(node)
+                elif isinstance(node, ast.Attribute):
+                    self.attributes.append(node)
+                elif isinstance(node, ast.Call):
+                    self.calls.append(node)
+                elif isinstance(node, ast.ClassDef) or (
+                    isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                    and node.name.startswith("test")
+                ):
+                    self.idents.append(node.name)
+                elif isinstance(node, ast.Import | ast.ImportFrom | ast.Assign):
+                    self._bind(node, importer, is_package, top)
+
+    def _bind(
+        self,
+        node: ast.Import | ast.ImportFrom | ast.Assign,
+        importer: str,
+        is_package: bool,
+        top: str,
+    ) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if _relevant(alias.name, top):
+                    first = alias.name.split(".")[0]
+                    self.modules[alias.asname or first] = alias.name if alias.asname else first
+        elif isinstance(node, ast.Assign):
+            reached = _import_module(node.value)
+            target = node.targets[0]
+            if reached and _relevant(reached, top) and isinstance(target, ast.Name):
+                self.modules[target.id] = reached
+        else:
+            source = resolve_relative(importer, node.level, node.module, is_package=is_package)
+            if source is None or not _relevant(source, top):
+                return
+            for alias in node.names:
+                if alias.name == "*":
+                    self.star = True
+                    continue
+                bound = alias.asname or alias.name
+                self.froms.setdefault(bound, set()).add(alias.name)
+                self.modules[bound] = f"{source}.{alias.name}"
 
     @property
     def imports_package(self) -> bool:
         return bool(self.modules or self.star)
 
-    def references(self, trees: list[ast.Module], wanted: set[str]) -> set[str]:
+    def references(self, wanted: set[str]) -> set[str]:
         # A name imported from the package is referred to by the import itself.
         found = {name for names in self.froms.values() for name in names if name in wanted}
-        for tree in trees:
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Name):
-                    originals = self.froms.get(node.id)
-                    if originals:
-                        found |= originals & wanted
-                    elif self.star and node.id in wanted:
-                        found.add(node.id)
-                elif isinstance(node, ast.Attribute) and node.attr in wanted:
-                    parts = _dotted(node.value)
-                    if parts and parts[0] in self.modules:
-                        found.add(node.attr)
-        return found
+        for name in self.names:
+            originals = self.froms.get(name.id)
+            if originals:
+                found |= originals & wanted
+            elif self.star and name.id in wanted:
+                found.add(name.id)
+        for attribute in self.attributes:
+            if attribute.attr in wanted:
+                parts = _dotted(attribute.value)
+                if parts and parts[0] in self.modules:
+                    found.add(attribute.attr)
+        return found | named_by_tests(self.idents, wanted)
 
-    def runs_doctests_of(self, trees: list[ast.Module], import_name: str) -> bool:
+    def runs_doctests_of(self, import_name: str) -> bool:
         """The file hands the module (or a package above it) to ``doctest``."""
-        for tree in trees:
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.Call):
+        for call in self.calls:
+            callee = _dotted(call.func)
+            if not callee or callee[-1] not in _DOCTEST_RUNNERS:
+                continue
+            for arg in call.args:
+                parts = _dotted(arg)
+                if not parts or parts[0] not in self.modules:
                     continue
-                callee = _dotted(node.func)
-                if not callee or callee[-1] not in _DOCTEST_RUNNERS:
-                    continue
-                for arg in node.args:
-                    parts = _dotted(arg)
-                    if not parts or parts[0] not in self.modules:
-                        continue
-                    reached = ".".join([self.modules[parts[0]], *parts[1:]])
-                    if import_name == reached or import_name.startswith(reached + "."):
-                        return True
+                reached = ".".join([self.modules[parts[0]], *parts[1:]])
+                if import_name == reached or import_name.startswith(reached + "."):
+                    return True
         return False
 
 
@@ -181,18 +202,14 @@ def doctest_names(source_tree: ast.Module, wanted: set[str]) -> set[str]:
     return found
 
 
-def _test_idents(tree: ast.Module) -> list[str]:
-    return [
-        n.name
-        for n in ast.walk(tree)
-        if isinstance(n, ast.ClassDef)
-        or (isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test"))
-    ]
-
-
 def _ordered(suite: Suite, first: str | None, stem: str) -> list[str]:
+    """The test files, those named like the module first (they usually hold its tests)."""
     files = suite.test_files
-    return sorted(files, key=lambda f: (f != first, stem not in f.rsplit("/", 1)[-1], f))
+    named = [f for f in files if stem in f[f.rfind("/") + 1 :]]
+    if first in files:
+        named = [first, *(f for f in named if f != first)]
+    seen = set(named)
+    return named + [f for f in files if f not in seen]
 
 
 def covered_names(
@@ -210,9 +227,7 @@ def covered_names(
     import_name = module_name(module_path, suite.fileset)
     top = import_name.split(".")[0]
     stem = import_name.rsplit(".", 1)[-1]
-    # A cheap first look: a file that nowhere contains a name (even inside a test's own name)
-    # cannot cover it.
-    words = re.compile("|".join(sorted(map(re.escape, wanted))))
+
     found: set[str] = set()
     runs_doctests = suite.config.doctest_modules and suite.collects(module_path)
     files = _ordered(suite, test_path, stem)
@@ -224,7 +239,9 @@ def covered_names(
         text = suite.read(path)
         if not text or (top not in text and "from ." not in text):
             continue
-        if not words.search(text) and "doctest" not in text:
+        # A cheap first look: a file that nowhere contains a name (even inside a test's own
+        # name) cannot cover it.
+        if not any(name in text for name in wanted - found) and "doctest" not in text:
             continue
         try:
             tree = ast.parse(text)
@@ -235,10 +252,9 @@ def covered_names(
         test_file = _TestFile(trees, importer, path.endswith("/__init__.py"), top)
         if not test_file.imports_package:
             continue
-        found |= test_file.references(trees, wanted - found)
-        found |= named_by_tests(_test_idents(tree), wanted - found)
+        found |= test_file.references(wanted - found)
         if not runs_doctests:
-            runs_doctests = test_file.runs_doctests_of(trees, import_name)
+            runs_doctests = test_file.runs_doctests_of(import_name)
     if runs_doctests and source_tree is not None:
         found |= doctest_names(source_tree, wanted)
     return found & wanted
@@ -253,5 +269,4 @@ def covered_in_file(
     test_file = _TestFile(trees, importer, False, import_name.split(".")[0])
     if not test_file.imports_package:
         return set()
-    found = test_file.references(trees, wanted) | named_by_tests(_test_idents(tree), wanted)
-    return found & wanted
+    return test_file.references(wanted) & wanted

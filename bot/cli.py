@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from bot import __version__
+from bot.init import init
 
 EXIT_DONE = 0
 EXIT_NEEDS_HUMAN = 1
@@ -36,6 +37,26 @@ def _repo_option(help_text: str | None = REPO_HELP) -> Callable[[F], F]:
         show_default=True,
         help=help_text,
     )
+
+
+_env_file_option = click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read TIERBOT_* settings from this file (tierbot init writes .tierbot/app.env); "
+    "variables already in the environment win.",
+)
+
+
+def _settings(env_file: Path | None) -> Any:
+    from bot.settings import EnvFileError, Settings, environ_with_file
+
+    try:
+        environ, shadowed = environ_with_file(os.environ, env_file)
+    except EnvFileError as exc:
+        _fail(str(exc))
+    for name in shadowed:
+        click.echo(f"tierbot: {name} from the environment overrides {env_file}", err=True)
+    return Settings.from_env(environ)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,7 +103,9 @@ def run(
         repo = LocalRepo.open(repo_path)
         repo.head_sha()
         config = load_repo_config(repo.root)
-        name = task_type or infer_type(task_text, set(config.task_types))
+        name = task_type or infer_type(
+            task_text, {n for n, t in config.task_types.items() if t.output == "commit"}
+        )
         task = make_task(task_text, name)
         route(config, task.type)
     except (GitError, ConfigError) as exc:
@@ -286,7 +309,8 @@ def hooks_install(repo_path: Path, force: bool) -> None:
     type=click.IntRange(min=0),
     help="Worker processes started beside the web process.",
 )
-def serve(host: str, port: int, workers: int) -> None:
+@_env_file_option
+def serve(host: str, port: int, workers: int, env_file: Path | None) -> None:
     """Receive GitHub webhooks (POST /webhook) and run workers for them."""
     import signal
     import subprocess
@@ -296,15 +320,17 @@ def serve(host: str, port: int, workers: int) -> None:
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.queue_sql import SqlQueue
     from bot.app import create_app
-    from bot.settings import Settings
 
-    settings = Settings.from_env(os.environ)
+    settings = _settings(env_file)
     if not settings.webhook_secret:
         _fail("TIERBOT_WEBHOOK_SECRET is not set: the secret configured on the GitHub App")
     app = create_app(
         secret=settings.webhook_secret, queue=SqlQueue(SqlLedger(settings.server_db_url()))
     )
-    children = [subprocess.Popen([sys.executable, "-m", "bot", "worker"]) for _ in range(workers)]
+    children = [
+        subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=dict(settings.env))
+        for _ in range(workers)
+    ]
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
@@ -316,7 +342,8 @@ def serve(host: str, port: int, workers: int) -> None:
 
 @cli.command()
 @click.option("--lease", default=120.0, show_default=True, help="Seconds a claimed job is held.")
-def worker(lease: float) -> None:
+@_env_file_option
+def worker(lease: float, env_file: Path | None) -> None:
     """Claim queued webhook jobs and run them (start as many as you like, on any machine)."""
     import logging
     import signal
@@ -327,12 +354,11 @@ def worker(lease: float) -> None:
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.queue_sql import SqlQueue
     from bot.handlers import build_router
-    from bot.settings import Settings
     from bot.wiring import context_factory
     from bot.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = Settings.from_env(os.environ)
+    settings = _settings(env_file)
     try:
         from bot.adapters.github_auth import GitHubApp
 
@@ -396,6 +422,9 @@ def replay(file: Path, event_name: str, dry_run: bool) -> None:
         handler(event, ctx)
     if dry_run and not ctx.planned:
         click.echo("no writes")
+
+
+cli.add_command(init)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -84,8 +84,9 @@ class PathPolicy:
 
 @dataclass(frozen=True)
 class BudgetSpec:
-    per_task_usd: float
-    per_day_usd: float
+    per_task_usd: float  # everything spent on one task (on GitHub: on one issue, all its runs)
+    per_day_usd: float  # per repository, from midnight UTC
+    per_month_usd: float | None = None  # per GitHub account (installation), from the 1st UTC
 
 
 HOOK_NAMES = ("tests", "stubs")
@@ -153,6 +154,15 @@ class DebugSpec:
 
 
 @dataclass(frozen=True)
+class PlanSpec:
+    """The orchestrator (the ``plan:`` section): who plans a feature issue, how big, triage."""
+
+    tier: str = "senior"  # the model tier that writes the plan and starts its hard subtasks
+    max_subtasks: int = 8  # a plan with more subtasks is rejected
+    triage_tier: str | None = None  # tierbot:auto's one call; None: the ladder's first model tier
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     ladder: tuple[str, ...]
     tiers: Mapping[str, TierSpec]
@@ -164,6 +174,7 @@ class RepoConfig:
     review: ReviewSpec = ReviewSpec()
     hooks: HooksSpec = HooksSpec()
     debug: DebugSpec = DebugSpec()
+    plan: PlanSpec = PlanSpec()
 
     def tier(self, name: str) -> TierSpec:
         return self.tiers[name]
@@ -298,6 +309,7 @@ TOP_KEYS = (
     "hooks",
     "review",
     "debug",
+    "plan",
 )
 TIER_KEYS = (
     "kind",
@@ -320,6 +332,7 @@ REVIEW_KEYS = (
     "triage",
 )
 DEBUG_KEYS = ("fix_commit",)
+PLAN_KEYS = ("tier", "max_subtasks", "triage_tier")
 # A review prompt carries instructions and at least one hunk; fewer tokens than this cannot.
 MIN_CHUNK_TOKENS = 1000
 HOOK_KEYS = (
@@ -368,7 +381,9 @@ def validate(data: Any, file: str) -> RepoConfig:
         data.get("paths", {}),
         ("allowed", "protected", "max_files", "max_file_bytes"),
     )
-    budget_r = _Reader(file, "budget", data.get("budget", {}), ("per_task_usd", "per_day_usd"))
+    budget_r = _Reader(
+        file, "budget", data.get("budget", {}), ("per_task_usd", "per_day_usd", "per_month_usd")
+    )
     return RepoConfig(
         ladder=tuple(ladder),
         tiers=tiers,
@@ -386,17 +401,43 @@ def validate(data: Any, file: str) -> RepoConfig:
         budget=BudgetSpec(
             per_task_usd=budget_r.non_negative_number("per_task_usd", 2.0),
             per_day_usd=budget_r.non_negative_number("per_day_usd", 20.0),
+            per_month_usd=None
+            if budget_r.data.get("per_month_usd") is None
+            else budget_r.non_negative_number("per_month_usd", 0.0),
         ),
         source=file,
         hooks=_hooks(file, data.get("hooks", {}), tiers, tuple(ladder)),
         review=_review(file, data.get("review", {}), tiers, tuple(ladder)),
         debug=_debug(file, data.get("debug", {})),
+        plan=_plan(file, data.get("plan", {}), tiers, tuple(ladder)),
     )
 
 
 def _debug(file: str, raw: Any) -> DebugSpec:
     r = _Reader(file, "debug", raw, DEBUG_KEYS)
     return DebugSpec(fix_commit=r.boolean("fix_commit", DebugSpec().fix_commit))
+
+
+def _plan(file: str, raw: Any, tiers: Mapping[str, TierSpec], ladder: tuple[str, ...]) -> PlanSpec:
+    r = _Reader(file, "plan", raw, PLAN_KEYS)
+    # Planning and triage are judgements; the template tier makes none.
+    models = tuple(name for name in ladder if not tiers[name].is_template) or ladder[-1:]
+    default = PlanSpec()
+    # A ladder without a tier named senior plans with its top tier.
+    tier = r.one_of("tier", models, default.tier if default.tier in models else models[-1])
+    triage_tier = r.str_or_none("triage_tier")
+    if triage_tier is not None and triage_tier not in models:
+        raise ConfigError(
+            file,
+            r.key("triage_tier"),
+            f"unknown value {triage_tier!r}",
+            ", ".join(["null", *models]),
+        )
+    return PlanSpec(
+        tier=tier,
+        max_subtasks=r.positive_int("max_subtasks", default.max_subtasks),
+        triage_tier=triage_tier,
+    )
 
 
 def _tier(file: str, name: str, raw: Any) -> TierSpec:
@@ -573,12 +614,15 @@ def load_config(text: str | None, *, file: str = REPO_CONFIG_PATH) -> RepoConfig
 
 
 def load_repo_config(repo_root: Path) -> RepoConfig:
-    """Read ``.github/tierbot.yml`` under ``repo_root`` if present."""
-    path = repo_root / REPO_CONFIG_PATH
+    """Read ``.github/tierbot.yml`` under ``repo_root`` if present (never through a link)."""
+    from bot.adapters.pathguard import PathGuard, UnsafePath
+
     try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
+        text = PathGuard(repo_root).read_bytes(REPO_CONFIG_PATH).decode("utf-8")
+    except (FileNotFoundError, NotADirectoryError):
         return load_config(None)
+    except UnsafePath as exc:
+        raise ConfigError(REPO_CONFIG_PATH, "<file>", f"cannot be read: {exc.reason}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(REPO_CONFIG_PATH, "<file>", f"cannot be read: {exc}") from None
     return load_config(text, file=REPO_CONFIG_PATH)

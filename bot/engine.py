@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.actions import Commit
@@ -36,21 +35,17 @@ from bot.core.types import (
     Usage,
 )
 from bot.executor import Executor
+from bot.metering import Meter
 from bot.ports import (
     CallRecord,
     Forge,
     Ledger,
-    ModelError,
-    ModelErrorKind,
     Models,
+    PathRefused,
     Workspace,
     WorkspaceError,
 )
 
-MODEL_ERROR_OUTCOMES = {
-    ModelErrorKind.AUTH: Outcome.AUTH_ERROR,
-    ModelErrorKind.CONTEXT_WINDOW: Outcome.CONTEXT_EXCEEDED,
-}
 STATUS_FOR_STEP = {
     StepKind.DONE: Status.DONE,
     StepKind.NEEDS_HUMAN: Status.NEEDS_HUMAN,
@@ -142,13 +137,11 @@ class TaskRun:
     task_id: int
     task: Task
     ladder: Ladder
-    spent_before_today: float = 0.0
     history: list[AttemptRecord] = field(default_factory=list)
     summaries: list[AttemptSummary] = field(default_factory=list)
     outcome: Outcome | None = None
     feedback: str = ""
     touched: list[str] = field(default_factory=list)
-    spent: float = 0.0
     unknown: bool = False
     senior_total: float | None = 0.0
     pending: Pending | None = None
@@ -176,13 +169,11 @@ class TaskRun:
             "task_id": self.task_id,
             "task": asdict(self.task),
             "ladder": asdict(self.ladder),
-            "spent_before_today": self.spent_before_today,
             "history": [asdict(h) for h in self.history],
             "summaries": [asdict(a) for a in self.summaries],
             "outcome": str(self.outcome) if self.outcome else None,
             "feedback": self.feedback,
             "touched": self.touched,
-            "spent": self.spent,
             "unknown": self.unknown,
             "senior_total": self.senior_total,
             "pending": pending,
@@ -213,7 +204,6 @@ class TaskRun:
             task_id=data["task_id"],
             task=Task(**data["task"]),
             ladder=Ladder(**ladder),
-            spent_before_today=data["spent_before_today"],
             history=[
                 AttemptRecord(h["tier"], Outcome(h["outcome"]), h["cost_usd"], h["detail"])
                 for h in data["history"]
@@ -222,7 +212,6 @@ class TaskRun:
             outcome=Outcome(data["outcome"]) if data["outcome"] else None,
             feedback=data["feedback"],
             touched=list(data["touched"]),
-            spent=data["spent"],
             unknown=data["unknown"],
             senior_total=data["senior_total"],
             pending=pending,
@@ -242,7 +231,6 @@ class Engine:
         prices: Mapping[str, Price],
         repo: str,
         progress: Callable[[str], None] = lambda _line: None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
         self.models = models
@@ -251,7 +239,7 @@ class Engine:
         self.prices = prices
         self.repo = repo
         self.progress = progress
-        self.clock = clock
+        self.meter = Meter(models=models, budgets=ledger, recorder=ledger, prices=prices)
 
     # -- pricing -------------------------------------------------------------------------
     def price(self, tier: TierSpec) -> Price | None:
@@ -272,13 +260,10 @@ class Engine:
     def run(self, task: Task, workspace: Workspace, executor: Executor) -> RunResult:
         """Start a task and drive it until it ends, or until its check runs elsewhere."""
         ladder = route(self.config, task.type)
-        day_start = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
-        spent_before_today = self.ledger.spent_since(self.repo, day_start)
         task_id = self.ledger.start_task(
             repo=self.repo, task=task, start_tier=ladder.start, ceiling=ladder.ceiling
         )
-        state = TaskRun(task_id, task, ladder, spent_before_today=spent_before_today)
-        return self._drive(state, workspace, executor)
+        return self._drive(TaskRun(task_id, task, ladder), workspace, executor)
 
     def resume(
         self, state: TaskRun, check: CheckResult, workspace: Workspace, executor: Executor
@@ -295,8 +280,12 @@ class Engine:
 
     def _drive(self, state: TaskRun, workspace: Workspace, executor: Executor) -> RunResult:
         while True:
-            remaining = self._remaining(state)
-            view = BudgetView(remaining, self._worst_cases(state.ladder, state.task, workspace))
+            # The day's spend is read at every step, never kept: other tasks spend it too.
+            spend = self.ledger.spent(self.scope(state))
+            prompts = StepPrompts(
+                self, state.task, workspace, state.ladder.tiers, state.feedback, state.touched
+            )
+            view = BudgetView(money.remaining(self.config.budget, spend), prompts)
             step = next_step(state.ladder, state.history, state.outcome, view)
             if step.kind is not StepKind.CALL:
                 return self._finish(
@@ -306,17 +295,8 @@ class Engine:
             number = len(state.history) + 1
             self.progress(f"[{number}] {step.tier}: {step.reason}")
             attempt_id = self.ledger.start_attempt(state.task_id, number=number, tier=step.tier)
-            result = self._attempt(
-                state.task,
-                state.task_id,
-                attempt_id,
-                self.config.tier(step.tier),
-                workspace,
-                executor,
-                feedback=state.feedback,
-                touched=state.touched,
-                remaining=remaining,
-            )
+            tier = self.config.tier(step.tier)
+            result = self._attempt(state, attempt_id, tier, workspace, executor, prompts)
             pending = Pending(attempt_id, number, step.tier, result)
             if result.awaiting_check:
                 state.pending = pending
@@ -326,11 +306,9 @@ class Engine:
                 )
             self._close_attempt(state, pending)
 
-    def _remaining(self, state: TaskRun) -> float:
-        return money.remaining(
-            self.config.budget,
-            money.Spend(state.spent, state.spent_before_today + state.spent),
-        )
+    def scope(self, state: TaskRun) -> money.Scope:
+        """Whose budgets the task spends: its key (its issue's on GitHub), repo and account."""
+        return money.scope_for(self.repo, state.task.budget_key or f"task:{state.task_id}")
 
     def _close_attempt(self, state: TaskRun, pending: Pending) -> None:
         result, tier, number = pending.result, pending.tier, pending.number
@@ -343,9 +321,6 @@ class Engine:
         )
         if result.cost_usd is None:
             state.unknown = True
-            state.spent += result.worst_usd
-        else:
-            state.spent += result.cost_usd
         if state.senior_total is not None:
             state.senior_total = (
                 None
@@ -412,47 +387,23 @@ class Engine:
             state=state,
         )
 
-    def _worst_cases(
-        self, ladder: Ladder, task: Task, workspace: Workspace
-    ) -> dict[str, float | None]:
-        # Before the prompt is built, a tier's worst case is a full context window in and
-        # max_tokens out; the exact prompt is checked again right before the call.
-        estimate = self.estimate_prompt(task, workspace)
-        return {
-            name: self.worst_case(
-                self.config.tier(name), min(self.config.tier(name).context_tokens, estimate)
-            )
-            for name in ladder.tiers
-        }
-
-    def estimate_prompt(self, task: Task, workspace: Workspace) -> int:
-        """Prompt tokens before the prompt exists: task, repo map and named files, plus room."""
-        files = workspace.list_files()
-        size = len(task.text) + sum(len(p) + 40 for p in files)
-        for path in named_paths(task.text, files):
-            size += len(workspace.read(path) or "")
-        return money.tokens_for_chars(size) + 1500
-
     # -- one attempt ---------------------------------------------------------------------
     def _attempt(
         self,
-        task: Task,
-        task_id: int,
+        state: TaskRun,
         attempt_id: int,
         tier: TierSpec,
         workspace: Workspace,
         executor: Executor,
-        *,
-        feedback: str,
-        touched: Sequence[str],
-        remaining: float,
+        prompts: StepPrompts,
     ) -> _Attempt:
+        task = state.task
         if tier.is_template:
             started = time.monotonic()
             produced = self._template(task, workspace)
             # Recorded as a free call so the report's spend table shows the template tier's work.
             self.ledger.record_call(
-                task_id,
+                state.task_id,
                 attempt_id,
                 CallRecord(
                     tier.name,
@@ -465,16 +416,7 @@ class Engine:
                 ),
             )
         else:
-            produced = self._model(
-                task,
-                task_id,
-                attempt_id,
-                tier,
-                workspace,
-                feedback=feedback,
-                touched=touched,
-                remaining=remaining,
-            )
+            produced = self._model(state, attempt_id, tier, workspace, prompts)
         if produced.outcome is not Outcome.GREEN:
             return produced
         return self._validate_commit_check(task, tier, attempt_id, produced, workspace, executor)
@@ -508,103 +450,72 @@ class Engine:
 
     def _model(
         self,
-        task: Task,
-        task_id: int,
+        state: TaskRun,
         attempt_id: int,
         tier: TierSpec,
         workspace: Workspace,
-        *,
-        feedback: str,
-        touched: Sequence[str],
-        remaining: float,
+        prompts: StepPrompts,
     ) -> _Attempt:
-        model = tier.model or tier.name
-        files = workspace.list_files()
-        try:
-            context = build_context(
-                task.text,
-                files,
-                workspace.read,
-                tier.context_tokens - tier.max_tokens,
-                extra_paths=[p for p in touched if p in files],
-            )
-        except ContextTooLarge as exc:
-            return _Attempt(Outcome.CONTEXT_EXCEEDED, detail=str(exc))
-        messages = self._messages(task, tier, context, feedback)
-        prompt_tokens = money.estimate_tokens("".join(m.content for m in messages))
-        worst = self.worst_case(tier, prompt_tokens)
-        if worst is None or worst > remaining:
-            reason = (
-                f"no price is known for {model}; set tiers.{tier.name}.price"
-                if worst is None
-                else f"this {tier.name} call could cost up to ${worst:.4f}, "
-                f"more than the ${max(remaining, 0):.4f} left"
-            )
-            self.ledger.record_call(
-                task_id,
-                attempt_id,
-                CallRecord(tier.name, model, prompt_tokens, None, 0.0, 0.0, "refused", reason),
-            )
-            return _Attempt(Outcome.BUDGET, detail=reason)
-        started = time.monotonic()
-        try:
-            completion = self.models.complete(tier, messages)
-        except ModelError as exc:
-            usage = exc.usage or Usage(None, None)
-            call_cost = money.cost(self.price(tier), usage) if exc.usage else 0.0
-            self.ledger.record_call(
-                task_id,
-                attempt_id,
-                CallRecord(
-                    tier.name,
-                    model,
-                    usage.prompt_tokens,
-                    usage.completion_tokens,
-                    call_cost,
-                    time.monotonic() - started,
-                    str(exc.kind),
-                    str(exc),
-                ),
-            )
+        messages = prompts.messages(tier)
+        if isinstance(messages, ContextTooLarge):
+            return _Attempt(Outcome.CONTEXT_EXCEEDED, detail=str(messages))
+        metered = self.meter.call(
+            tier,
+            messages,
+            scope=self.scope(state),
+            budget=self.config.budget,
+            task_id=state.task_id,
+            attempt_id=attempt_id,
+        )
+        usage = metered.usage
+        reported = usage.prompt_tokens is not None and usage.completion_tokens is not None
+        if metered.completion is None:
             return _Attempt(
-                MODEL_ERROR_OUTCOMES.get(exc.kind, Outcome.MODEL_ERROR),
-                detail=f"{exc.kind}: {exc}",
-                cost_usd=call_cost,
-                worst_usd=worst,
-                senior_cost_usd=self._senior_cost(usage) if exc.usage else 0.0,
+                metered.outcome,
+                detail=metered.message if metered.refused else f"{metered.kind}: {metered.message}",
+                cost_usd=metered.cost_usd,
+                worst_usd=metered.worst_usd,
+                senior_cost_usd=self._senior_cost(usage) if reported else 0.0,
                 usage=usage,
             )
-        call_cost = money.cost(self.price(tier), completion.usage)
-        self.ledger.record_call(
-            task_id,
-            attempt_id,
-            CallRecord(
-                tier.name,
-                model,
-                completion.usage.prompt_tokens,
-                completion.usage.completion_tokens,
-                call_cost,
-                completion.latency_s,
-                "ok",
-            ),
-        )
-        counted = completion.usage
-        if counted.prompt_tokens is None or counted.completion_tokens is None:
-            counted = Usage(prompt_tokens, money.estimate_tokens(completion.text))
+        text = metered.completion.text
+        if not reported:  # the counterfactual still needs numbers: estimate both sides
+            prompt = money.estimate_tokens("".join(m.content for m in messages))
+            usage = Usage(prompt, money.estimate_tokens(text))
         attempt = _Attempt(
             Outcome.GREEN,
-            cost_usd=call_cost,
-            worst_usd=worst,
-            usage=completion.usage,
-            senior_cost_usd=self._senior_cost(counted),
+            cost_usd=metered.cost_usd,
+            worst_usd=metered.worst_usd,
+            usage=metered.usage,
+            senior_cost_usd=self._senior_cost(usage),
         )
         try:
-            attempt.edits = parse_edits(completion.text, workspace.read)
+            attempt.edits = parse_edits(text, workspace.read)
         except EditError as exc:
             attempt.outcome = Outcome.INVALID_EDIT
             attempt.detail = f"unusable edit: {exc}"
             attempt.feedback = f"Your reply could not be applied: {exc}"
         return attempt
+
+    def prompt(
+        self,
+        tier: TierSpec,
+        task: Task,
+        workspace: Workspace,
+        *,
+        feedback: str = "",
+        touched: Sequence[str] = (),
+    ) -> list[Message]:
+        """The messages an attempt at ``tier`` sends; raises ContextTooLarge."""
+        files = workspace.list_files()
+        context = build_context(
+            task.text,
+            files,
+            workspace.read,
+            tier.context_tokens - tier.max_tokens,
+            extra_paths=[p for p in touched if p in files],
+        )
+        return self._messages(task, tier, context, feedback)
 
     def _messages(self, task: Task, tier: TierSpec, context: Any, feedback: str) -> list[Message]:
         system = render("system.md.j2", tier=tier.name, protected=list(self.config.paths.protected))
@@ -650,6 +561,10 @@ class Engine:
                     trailers={"Tierbot-Tier": tier.name, "Tierbot-Task": task.slug},
                 )
             )
+        except PathRefused as exc:
+            produced.outcome, produced.detail = Outcome.POLICY, f"edit refused: {exc}"
+            produced.feedback = f"These edits are not allowed: {exc}"
+            return produced
         except WorkspaceError as exc:
             produced.outcome, produced.detail = Outcome.INVALID_EDIT, str(exc)
             produced.feedback = f"{exc}\n{exc.output}".strip()
@@ -678,6 +593,61 @@ def _check_detail(check: CheckResult) -> str:
         return f"`{check.command}` timed out after {check.duration_s:.0f} s"
     verdict = "passed" if check.passed else f"failed (exit {check.exit_code})"
     return f"`{check.command}` {verdict} in {check.duration_s:.1f} s"
+
+
+class StepPrompts(Mapping[str, float | None]):
+    """The prompts of one step, built on first use per tier, and each tier's worst case.
+
+    Escalation reads the worst case of the tier it would call, and the attempt then sends the
+    very prompt that was priced, so the step and the meter's admission agree to the token.
+    A prompt that does not fit the tier costs nothing: the attempt ends before any call.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        task: Task,
+        workspace: Workspace,
+        tiers: Sequence[str],
+        feedback: str = "",
+        touched: Sequence[str] = (),
+    ) -> None:
+        self._engine, self._task, self._workspace = engine, task, workspace
+        self._tiers, self._feedback, self._touched = tuple(tiers), feedback, tuple(touched)
+        self._built: dict[str, list[Message] | ContextTooLarge] = {}
+
+    def messages(self, tier: TierSpec) -> list[Message] | ContextTooLarge:
+        if tier.name not in self._built:
+            try:
+                self._built[tier.name] = self._engine.prompt(
+                    tier,
+                    self._task,
+                    self._workspace,
+                    feedback=self._feedback,
+                    touched=self._touched,
+                )
+            except ContextTooLarge as exc:
+                self._built[tier.name] = exc
+        return self._built[tier.name]
+
+    def prompt_tokens(self, tier: TierSpec) -> int:
+        """The bound on the prompt's tokens the meter will reserve for (0: no call)."""
+        if tier.is_template:
+            return 0
+        messages = self.messages(tier)
+        return 0 if isinstance(messages, ContextTooLarge) else money.prompt_bound(messages)
+
+    def __getitem__(self, name: str) -> float | None:
+        tier = self._engine.config.tier(name)
+        if tier.is_template or isinstance(self.messages(tier), ContextTooLarge):
+            return 0.0
+        return self._engine.worst_case(tier, self.prompt_tokens(tier))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tiers)
+
+    def __len__(self) -> int:
+        return len(self._tiers)
 
 
 @dataclass(frozen=True)
@@ -720,7 +690,7 @@ def plan(engine: Engine, task: Task, workspace: Workspace) -> Plan:
     """What ``run`` would try, with token and cost estimates; no call, no write, no ledger row."""
     ladder = route(engine.config, task.type)
     tiers = ladder.tiers[ladder.tiers.index(ladder.start) : ladder.tiers.index(ladder.ceiling) + 1]
-    estimate = engine.estimate_prompt(task, workspace)
+    prompts = StepPrompts(engine, task, workspace, tiers)
     rows = []
     for name in tiers:
         tier = engine.config.tier(name)
@@ -735,16 +705,17 @@ def plan(engine: Engine, task: Task, workspace: Workspace) -> Plan:
             )
             rows.append(PlannedTier(name, "template", Price(0, 0), 0, 0, 0.0, 1, note))
             continue
-        prompt = min(estimate, tier.context_tokens)
+        messages = prompts.messages(tier)
         rows.append(
             PlannedTier(
                 name,
                 tier.model or "",
                 engine.price(tier),
-                prompt,
+                prompts.prompt_tokens(tier),
                 tier.max_tokens,
-                engine.worst_case(tier, prompt),
+                prompts[name],
                 ladder.attempts + LOCAL_RETRIES,
+                str(messages) if isinstance(messages, ContextTooLarge) else "",
             )
         )
     return Plan(task.type, tuple(rows), engine.config.budget.per_task_usd)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from bot.config import CheckSpec, TierSpec
+from bot.config import BudgetSpec, CheckSpec, TierSpec
+from bot.core.budget import Scope, Spend
 from bot.core.types import (
     CheckResult,
     Completion,
@@ -71,12 +71,45 @@ class CallRecord:
     error: str = ""
 
 
-class Ledger(Protocol):
+@dataclass(frozen=True)
+class Admission:
+    """The answer to a reservation: a hold to settle, or the cap that refused it."""
+
+    hold_id: int | None  # None: refused
+    spend: Spend  # what was already counted, before this call
+    cap: str | None = None  # the config key of the cap the call would pass
+
+
+class Recorder(Protocol):
+    """The append-only record of model calls."""
+
+    def record_call(self, task_id: int, attempt_id: int | None, call: CallRecord) -> None: ...
+
+
+class Budgets(Protocol):
+    """Reserve-then-settle: a call's worst case is held before it is made, so concurrent
+    callers (threads, workers, machines) can never together pass a cap."""
+
+    def reserve(
+        self, scope: Scope, budget: BudgetSpec, worst_usd: float, *, ttl_s: float
+    ) -> Admission:
+        """Atomically: read the spend of ``scope`` (open holds at their worst case) and hold
+        ``worst_usd`` unless that would pass a cap of ``budget``."""
+        ...
+
+    def settle(self, hold_id: int, charged_usd: float) -> None:
+        """Replace a hold's worst case by what the call is counted at."""
+        ...
+
+    def spent(self, scope: Scope) -> Spend:
+        """What ``scope`` has spent, open holds included."""
+        ...
+
+
+class Ledger(Recorder, Budgets, Protocol):
     def start_task(self, *, repo: str, task: Task, start_tier: str, ceiling: str) -> int: ...
 
     def start_attempt(self, task_id: int, *, number: int, tier: str) -> int: ...
-
-    def record_call(self, task_id: int, attempt_id: int | None, call: CallRecord) -> None: ...
 
     def record_check(self, attempt_id: int, result: CheckResult) -> None: ...
 
@@ -101,10 +134,6 @@ class Ledger(Protocol):
         senior_cost_usd: float | None,
     ) -> None: ...
 
-    def spent_since(self, repo: str, since: datetime) -> float:
-        """Known spend of calls made for ``repo`` since ``since`` (unknown costs add nothing)."""
-        ...
-
 
 class WorkspaceError(Exception):
     """A workspace refused a write (e.g. a commit hook failed); ``output`` is what it printed."""
@@ -112,6 +141,11 @@ class WorkspaceError(Exception):
     def __init__(self, message: str, output: str = "") -> None:
         super().__init__(message)
         self.output = output
+
+
+class PathRefused(WorkspaceError):
+    """A workspace refused an edit's path (outside the tree, into ``.git``, through a symbolic
+    link): a path-policy refusal, recorded and escalated like one, not a failed write."""
 
 
 class Workspace(Protocol):

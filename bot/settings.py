@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+class EnvFileError(ValueError):
+    """An env file that cannot be read or parsed; the message names the file and line."""
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str | None  # TIERBOT_DB_URL; None: a SQLite file chosen by the command
@@ -36,3 +40,35 @@ class Settings:
     def server_db_url(self) -> str:
         """For the server and its workers: one database they share."""
         return self.db_url or f"sqlite:///{Path('tierbot.sqlite3').resolve()}"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines (``tierbot init`` writes one), parsed as python-dotenv does;
+    a line it cannot parse is an error, not a variable silently missing."""
+    from dotenv.parser import parse_stream
+
+    try:
+        with path.open(encoding="utf-8") as stream:
+            bindings = list(parse_stream(stream))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise EnvFileError(f"cannot read the env file {path}: {reason}") from None
+    values: dict[str, str] = {}
+    for binding in bindings:
+        if binding.error:
+            raise EnvFileError(f"{path}:{binding.original.line}: not a NAME=value line")
+        if binding.key is not None:
+            values[binding.key] = binding.value or ""
+    return values
+
+
+def environ_with_file(
+    environ: Mapping[str, str], env_file: Path | None
+) -> tuple[dict[str, str], list[str]]:
+    """The process environment over the file's values (as docker and dotenv do), and the
+    names whose file value the environment overrides, so the caller can say so."""
+    if env_file is None:
+        return dict(environ), []
+    values = read_env_file(env_file)
+    shadowed = sorted(n for n, v in values.items() if n in environ and environ[n] != v)
+    return {**values, **environ}, shadowed

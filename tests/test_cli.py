@@ -42,3 +42,22 @@ def test_demo_refuses_a_non_empty_directory(tmp_path: Path, capsys):
     assert main(["demo", "--dir", str(tmp_path)]) == 2
     assert "is not empty" in capsys.readouterr().err
     assert (tmp_path / "x").read_text() == "mine"
+
+
+def test_run_without_a_type_never_guesses_a_comment_task(tmp_path: Path, capsys):
+    """A traceback points the triage at debug, which comments on a pull request; `run`
+    makes commits, so it guesses among the commit types only."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "app.py").write_text("def f():\n    return 1\n")
+    subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "i"],
+        check=True,
+    )
+    text = 'It crashes intermittently:\nTraceback (most recent call last):\n  File "app.py"'
+    code = main(["run", text, "--repo", str(repo), "--dry-run", "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert json.loads(out)["task_type"] not in ("debug", "review")

@@ -72,6 +72,8 @@ BAD = [
     ("not yaml", "tiers: [unclosed", "line", "not valid YAML"),
     ("not a mapping", "- a\n- b\n", "<top>", "expected a mapping"),
     ("negative timeout", "check: {timeout: -1}", "check.timeout", "positive"),
+    ("negative month", "budget: {per_month_usd: -5}", "budget.per_month_usd", ">= 0"),
+    ("month as text", "budget: {per_month_usd: lots}", "budget.per_month_usd", "a number"),
 ]
 
 
@@ -93,3 +95,9 @@ def test_empty_file_means_defaults(tmp_path):
 
 def test_missing_file_means_defaults(tmp_path):
     assert load_repo_config(tmp_path).task_type("tests").start == "template"
+
+
+def test_the_monthly_cap_is_off_unless_set():
+    assert load_config(None).budget.per_month_usd is None
+    assert load_config("budget: {per_month_usd: 50}").budget.per_month_usd == 50.0
+    assert load_config("budget: {per_month_usd: null}").budget.per_month_usd is None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from bot.config import load_config
 from bot.core.types import Outcome, Status
-from bot.engine import Engine, TaskRun, make_task, slugify
+from bot.engine import Engine, TaskRun, make_task, plan, slugify
 from bot.executor import Executor
 from bot.ports import ModelError, ModelErrorKind
 from tests.support.fakes import (
@@ -127,3 +128,49 @@ def test_untrusted_task_text_is_fenced_and_stripped_of_html_comments():
     prompt = models.calls[0][1][-1].content
     assert "push to main" not in prompt
     assert "```text UNTRUSTED\nImplement mul" in prompt
+
+
+def test_runs_of_one_issue_share_its_per_task_budget():
+    """A retry, an escalation or a relabel is a new run of the same issue: it continues from
+    what the issue spent, where a fresh budget would let it spend the cap again."""
+    ws, ledger = FakeWorkspace(FILES), FakeLedger()
+    task = replace(make_task("Implement mul in calc.py", "feature"), budget_key="o/r#7")
+    worst = plan(engine(FakeModels({}), ledger, FakeForge([])), task, ws).tiers[0]
+    assert worst.worst_per_call_usd is not None
+    # Room for the first call's worst case and half of what it really costs (0.0014).
+    capped = replace(
+        CONFIG, budget=replace(CONFIG.budget, per_task_usd=worst.worst_per_call_usd + 0.0007)
+    )
+
+    def run(task):
+        eng = Engine(
+            config=capped,
+            models=FakeModels({"junior": [GOOD]}),
+            ledger=ledger,
+            forge=FakeForge([passed()]),
+            prices={},
+            repo="o/r",
+        )
+        return go_task(eng, FakeWorkspace(FILES), task)
+
+    assert run(task).status is Status.DONE
+    again = run(task)
+    assert again.status is Status.BUDGET_STOP and again.attempts == ()
+    assert run(replace(task, budget_key="o/r#8")).status is Status.DONE  # another issue
+
+
+def go_task(eng: Engine, ws: FakeWorkspace, task):
+    return eng.run(task, ws, Executor(forge=eng.forge, workspace=ws, dry_run=False))
+
+
+def test_a_state_saved_before_budgets_moved_to_the_ledger_still_resumes():
+    """States saved by earlier versions carry the spend they counted; it is now read from
+    the ledger at every step, so those keys are ignored."""
+    models = FakeModels({"junior": [GOOD, OTHER]})
+    ledger, ws = FakeLedger(), FakeWorkspace(FILES)
+    eng = engine(models, ledger, FakeForge([None, None]))
+    result, executor = go(eng, ws, "Implement mul in calc.py", "feature")
+    assert result.state is not None
+    saved = {**result.state.to_json(), "spent_before_today": 1.5, "spent": 0.25}
+    resumed = eng.resume(TaskRun.from_json(saved), passed(), ws, executor)
+    assert resumed.status is Status.DONE

@@ -9,13 +9,16 @@ import pytest
 
 from bot.adapters.git import (
     BOT_NAME,
+    CheckoutView,
     CommitRefused,
     GitError,
     LocalRepo,
     NotARepository,
     NothingToCommit,
+    UnsafeEdit,
 )
 from bot.core.types import EditSet, FileEdit
+from bot.ports import PathRefused
 from tests.support.repos import git, make_repo
 
 
@@ -102,3 +105,38 @@ def test_repository_without_commits(tmp_path: Path):
     git(tmp_path / "e", "init", "-q")
     with pytest.raises(GitError, match="no commits yet"):
         LocalRepo.open(tmp_path / "e").head_sha()
+
+
+def test_checkout_view_reads_no_link(tmp_path: Path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("outside\n")
+    root = make_repo(tmp_path / "v", {"a.py": "A = 1\n"})
+    (root / "link.txt").symlink_to(outside)
+    view = CheckoutView(LocalRepo.open(root))
+    assert view.read("a.py") == "A = 1\n"
+    assert view.read("link.txt") is None
+
+
+def test_an_edit_through_a_link_is_a_path_refusal_and_a_git_error(repo: LocalRepo, tmp_path: Path):
+    (tmp_path / "elsewhere").mkdir()
+    (repo.root / "out").symlink_to(tmp_path / "elsewhere")
+    git(repo.root, "add", "out")
+    git(repo.root, "commit", "-q", "-m", "link")
+    ws = repo.add_worktree(repo.unique_branch("link"))
+    with pytest.raises(UnsafeEdit, match="out is a symbolic link") as info:
+        ws.apply(EditSet((FileEdit("out/new.py", "X = 1\n"),)))
+    assert isinstance(info.value, PathRefused) and isinstance(info.value, GitError)
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_a_failed_discard_is_a_git_error(repo: LocalRepo):
+    ws = repo.add_worktree(repo.unique_branch("locked"))
+    ws.apply(EditSet((FileEdit("c.py", "C = 3\n"),)))
+    lock = Path(git(ws.root, "rev-parse", "--git-path", "index.lock").strip())
+    lock = lock if lock.is_absolute() else ws.root / lock
+    lock.write_text("")
+    with pytest.raises(GitError, match="discarding the edit failed"):
+        ws.discard()
+    lock.unlink()
+    ws.discard()
+    assert ws.read("c.py") is None

@@ -389,6 +389,37 @@ def _run_scenario(emulator: GitHubEmulator, rec: Recorder) -> str:
     return token
 
 
+def _run_manifest_scenario(rec: Recorder) -> None:
+    """Creating an App from a manifest replaces the emulator's App, so it runs on its own
+    emulator; its exchanges join the main recording."""
+    with GitHubEmulator() as emulator:
+        side = Recorder(emulator)
+
+        def code_for(name: str) -> str:
+            manifest = {
+                "name": name,
+                "url": "https://example.com",
+                "hook_attributes": {"url": "https://example.com/webhook"},
+                "redirect_url": "http://127.0.0.1:9/callback",
+                "default_permissions": {"issues": "write", "metadata": "read"},
+                "default_events": ["issues"],
+            }
+            page = httpx.post(
+                f"{emulator.url}/settings/apps/new?state=s",
+                data={"manifest": json.dumps(manifest)},
+            )
+            assert page.status_code == 302, page.text
+            return httpx.URL(page.headers["location"]).params["code"]
+
+        taken = code_for("tierbot")  # the emulator's own App is called tierbot
+        side.call("POST", f"/app-manifests/{taken}/conversions")
+        code = code_for("tierbot contract")
+        side.call("POST", f"/app-manifests/{code}/conversions")
+        side.call("POST", f"/app-manifests/{code}/conversions")  # a code works once
+        side.client.close()
+        rec.exchanges.extend(side.exchanges)
+
+
 @pytest.fixture(scope="module")
 def scenario() -> Iterator[Scenario]:
     receiver = WebhookReceiver()
@@ -397,6 +428,7 @@ def scenario() -> Iterator[Scenario]:
         recorder = Recorder(emulator)
         try:
             token = _run_scenario(emulator, recorder)
+            _run_manifest_scenario(recorder)
             guids = frozenset(d.guid for d in emulator.deliveries())
             yield Scenario(emulator, recorder, receiver, token, guids)
         finally:
@@ -441,6 +473,9 @@ def test_scenario_saw_success_and_error_statuses(scenario: Scenario) -> None:
         ("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", 422),
         ("GET", "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs", 302),
         ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/logs", 302),
+        ("POST", "/app-manifests/{code}/conversions", 201),
+        ("POST", "/app-manifests/{code}/conversions", 404),
+        ("POST", "/app-manifests/{code}/conversions", 422),
     }
     assert expected <= seen, sorted(expected - seen)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.adapters.github_tasks import IssueTask
+from bot.core.budget import scope_for
 from bot.core.state import decode_marker as decode_status
 from bot.core.types import Outcome, Status, Task
 from bot.handlers.commands import HELP, Command, parse_command, run_command
+from bot.handlers.tasks import start_task_on_label
 from tests.support.handlers import JUNIOR, REPO, SENIOR, Bench, repo_config
 from tests.support.model_server import reply
 
@@ -287,3 +289,25 @@ def test_a_dry_run_writes_nothing(bench: Bench, body):
     assert bench.bot_comments(issue) == [] and bench.models.requests == []
     assert bench.store.get(REPO, issue).status == Status.RUNNING
     assert lines and lines[-1].startswith("would ")
+
+
+def test_retry_carries_the_issues_spend_into_the_new_run(bench: Bench):
+    make(bench)
+    bench.emulator.ci.enabled = False  # type: ignore[union-attr]
+    issue = bench.emulator.open_issue(REPO, "Add mul", "Add mul(a, b) to calc.py").number
+    bench.models.script(JUNIOR, [reply(MUL)])
+    bench.models.script(SENIOR, [reply(MUL)])
+    start_task_on_label(bench.label(issue, "tierbot:feature"), bench.ctx)
+    first = bench.store.get(REPO, issue).task_id
+
+    run_command(bench.say(issue, "/tierbot retry"), bench.ctx)
+
+    second = bench.store.get(REPO, issue).task_id
+    assert first is not None and second is not None and first != second
+    costs = [
+        [c.record.cost_usd or 0.0 for c in bench.ledger.calls(task)] for task in (first, second)
+    ]
+    assert all(costs)  # both runs made paid calls
+    # Both runs spent under the issue's one budget key: the per-task cap sees their total.
+    spent = bench.ledger.spent(scope_for(REPO, f"{REPO}#{issue}")).task_usd
+    assert spent == pytest.approx(sum(costs[0]) + sum(costs[1]))

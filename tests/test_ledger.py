@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -13,37 +11,9 @@ import pytest
 from bot.adapters.ledger import SqlLedger
 from bot.core.types import CheckResult, Outcome, Status, Task
 from bot.ports import CallRecord, Ledger
-from tests.support.databases import database_url
+from tests.support.databases import T0, Clock
 
-T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    """A settable clock handed to the ledger, so tests choose every timestamp."""
-
-    now: datetime = T0
-    calls: list[datetime] = field(default_factory=list)
-
-    def __call__(self) -> datetime:
-        self.calls.append(self.now)
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from database_url(request.param, tmp_path)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def ledger(db_url: str, clock: Clock) -> Iterator[SqlLedger]:
-    with SqlLedger(db_url, clock=clock) as led:
-        yield led
+pytest_plugins = ["tests.support.ledger_fixtures"]
 
 
 def _task(kind: str = "stub", parent_id: int | None = None) -> Task:

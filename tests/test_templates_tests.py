@@ -907,13 +907,14 @@ def test_a_latin_1_module_is_read_by_its_declaration(tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
     (tmp_path / "pkg" / "latin.py").write_bytes(source.encode("latin-1"))
-    from bot.adapters.git import read_text
+    from bot.adapters.git import read_source
+    from bot.adapters.pathguard import PathGuard
 
     request_ = TemplateRequest(
         "tests",
         "Add tests for pkg/latin.py",
         ["pkg/__init__.py", "pkg/latin.py"],
-        lambda path: read_text(tmp_path / path),
+        lambda path: read_source(PathGuard(tmp_path), path),
     )
     edits = edits_of(generate(request_))
     assert 'assert latin.greet() == "caf\xe9"' in edits["tests/test_latin.py"]

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import git
 
+from bot.adapters.pathguard import PathGuard, UnsafePath
+from bot.core.paths import path_problem
 from bot.core.suite.source import SourceEncodingError, decode_source
-from bot.core.types import EditSet
-from bot.ports import WorkspaceError
+from bot.core.types import EditSet, FileEdit
+from bot.ports import PathRefused, WorkspaceError
 
 BOT_NAME = "tierbot"
 BOT_EMAIL = "tierbot@users.noreply.github.com"
@@ -35,6 +37,27 @@ class CommitRefused(GitError):
 
 class NothingToCommit(GitError):
     pass
+
+
+class UnsafeEdit(GitError, PathRefused):
+    """An edit's path leaves the worktree, enters ``.git`` or passes through a symbolic link."""
+
+
+def _git_failure(what: str, exc: git.GitCommandError) -> GitError:
+    """A failed git command as a workspace error, so the engine records it instead of crashing."""
+    output = f"{exc.stdout or ''}\n{exc.stderr or ''}".strip()
+    return GitError(f"{what} failed: {output.splitlines()[-1] if output else exc}", output)
+
+
+def read_source(guard: PathGuard, path: str) -> str | None:
+    """A file's text, line endings unchanged; a Python source as Python reads it (UTF-8, or the
+    encoding its PEP 263 line declares). None when it cannot be read so."""
+    if not path.endswith(".py"):
+        return guard.read_text(path)
+    try:
+        return decode_source(guard.read_bytes(path))
+    except (UnsafePath, OSError, SourceEncodingError):
+        return None
 
 
 def _bot_identity() -> dict[str, str]:
@@ -119,20 +142,6 @@ class LocalRepo:
         self._repo.git.branch("-D", name)
 
 
-def read_text(path: Path) -> str | None:
-    """A file's text, line endings as they are; Python sources as Python reads them (PEP 263)."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    try:
-        if path.suffix == ".py":
-            return decode_source(data)
-        return data.decode("utf-8")
-    except (SourceEncodingError, UnicodeDecodeError):
-        return None
-
-
 class GitWorkspace:
     """One task's worktree: reads, writes and commits stay inside it."""
 
@@ -140,6 +149,7 @@ class GitWorkspace:
         self._repo = repo
         self._branch = branch
         self._root = Path(repo.working_tree_dir or ".").resolve()
+        self._guard = PathGuard(self._root)
 
     @property
     def root(self) -> Path:
@@ -156,31 +166,54 @@ class GitWorkspace:
         out = self._repo.git.ls_files("--cached", "--others", "--exclude-standard")
         return sorted(set(out.splitlines()))
 
-    def _inside(self, path: str) -> Path:
-        pure = PurePosixPath(path)
-        if pure.is_absolute() or ".." in pure.parts or (pure.parts and pure.parts[0] == ".git"):
-            raise GitError(f"refusing path outside the worktree: {path}")
-        return self._root / pure
-
     def read(self, path: str) -> str | None:
-        try:
-            return read_text(self._inside(path))
-        except GitError:
-            return None
+        return read_source(self._guard, path)
 
     def apply(self, edits: EditSet) -> None:
+        """Write and stage ``edits``; every path is checked first, so a refusal writes nothing,
+        and a write that fails midway is rolled back."""
         for edit in edits.edits:
-            target = self._inside(edit.path)
+            self._check(edit)
+        try:
+            for edit in edits.edits:
+                self._apply_one(edit)
+        except UnsafePath as exc:  # a link made after the check: still never written through
+            self.discard()
+            raise UnsafeEdit(str(exc)) from None
+        except OSError as exc:
+            self.discard()
+            raise GitError(f"could not write {exc.filename or 'a file'}: {exc.strerror}") from None
+        except git.GitCommandError as exc:
+            self.discard()
+            raise _git_failure("staging the edit", exc) from None
+
+    def _check(self, edit: FileEdit) -> None:
+        problem = path_problem(edit.path)
+        if problem is not None:
+            raise UnsafeEdit(f"refusing path outside the worktree: {problem}")
+        try:
             if edit.content is None:
-                if target.exists():
-                    self._repo.git.rm("--quiet", "--", edit.path)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(edit.content, "utf-8", newline="")
-            self._repo.git.add("--", edit.path)
+                self._guard.mode(edit.path)
+            else:
+                self._guard.check_write(edit.path)
+        except UnsafePath as exc:
+            raise UnsafeEdit(str(exc)) from None
+
+    def _apply_one(self, edit: FileEdit) -> None:
+        if edit.content is None:
+            # git rm removes a link itself, never its target; the guard vetted the parents.
+            if self._guard.mode(edit.path) is not None:
+                self._repo.git.rm("--quiet", "--", edit.path)
+            return
+        self._guard.write_text(edit.path, edit.content)
+        self._repo.git.add("--", edit.path)
 
     def commit(self, message: str, trailers: Mapping[str, str]) -> str:
-        if not self._repo.git.diff("--cached", "--name-only"):
+        try:
+            staged = self._repo.git.diff("--cached", "--name-only")
+        except git.GitCommandError as exc:
+            raise _git_failure("reading the staged changes", exc) from None
+        if not staged:
             raise NothingToCommit("the edit leaves every file as it was")
         args = ["--quiet", "-m", message]
         for key, value in trailers.items():
@@ -193,8 +226,11 @@ class GitWorkspace:
         return self.head_sha()
 
     def discard(self) -> None:
-        self._repo.git.reset("--quiet", "--hard", "HEAD")
-        self._repo.git.clean("-fdq")
+        try:
+            self._repo.git.reset("--quiet", "--hard", "HEAD")
+            self._repo.git.clean("-fdq")
+        except git.GitCommandError as exc:
+            raise _git_failure("discarding the edit", exc) from None
 
 
 class CheckoutView:
@@ -202,6 +238,7 @@ class CheckoutView:
 
     def __init__(self, repo: LocalRepo) -> None:
         self._repo = repo
+        self._guard = PathGuard(repo.root)
 
     @property
     def root(self) -> Path:
@@ -216,11 +253,7 @@ class CheckoutView:
         return sorted(set(out.splitlines()))
 
     def read(self, path: str) -> str | None:
-        pure = PurePosixPath(path)
-        if pure.is_absolute() or ".." in pure.parts:
-            return None
-        text = read_text(self.root / pure)
-        return None if text is None else text.replace("\r\n", "\n")
+        return read_source(self._guard, path)
 
     def apply(self, edits: EditSet) -> None:
         raise GitError("the checkout view is read-only")

@@ -16,15 +16,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     ColumnElement,
-    DateTime,
-    Dialect,
     Engine,
     Float,
     ForeignKey,
@@ -32,7 +30,6 @@ from sqlalchemy import (
     Select,
     String,
     Text,
-    TypeDecorator,
     case,
     create_engine,
     event,
@@ -43,8 +40,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from bot.adapters import holds
+from bot.adapters.sql_time import UTCDateTime as UTCDateTime  # the queue's tables use it
+from bot.adapters.sql_time import require_aware, utcnow
+from bot.config import BudgetSpec
+from bot.core.budget import Scope, Spend
 from bot.core.types import CheckResult, Outcome, Status, Task
-from bot.ports import CallRecord
+from bot.ports import Admission, CallRecord
 
 REFUSED = "refused"  # CallRecord.outcome of a call the budget stopped before it was made
 
@@ -55,37 +57,6 @@ REFUSED = "refused"  # CallRecord.outcome of a call the budget stopped before it
 _SQLITE_IMMEDIATE = "tierbot_sqlite_immediate"
 # Serialises concurrent create_all on PostgreSQL (two workers starting at once).
 _PG_DDL_LOCK_KEY = 0x7469_6572_626F_74  # "tierbot"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _require_aware(when: datetime) -> datetime:
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError(f"ledger times must be timezone-aware, got naive {when!r}")
-    return when
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware datetime stored in UTC; SQLite gets the naive UTC wall time."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        utc = _require_aware(value).astimezone(UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -244,7 +215,7 @@ class SqlLedger:
         url: str,
         *,
         busy_timeout_s: float = 30.0,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.url = url
         self._busy_timeout_ms = int(busy_timeout_s * 1000)
@@ -311,6 +282,7 @@ class SqlLedger:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_DDL_LOCK_KEY})
             Base.metadata.create_all(conn, checkfirst=True)
+            holds.HoldsBase.metadata.create_all(conn, checkfirst=True)
 
     def close(self) -> None:
         """Release pooled connections; the next use opens the database again."""
@@ -446,6 +418,20 @@ class SqlLedger:
             row.senior_cost_usd = senior_cost_usd
             row.finished_at = self._clock()
 
+    def reserve(
+        self, scope: Scope, budget: BudgetSpec, worst_usd: float, *, ttl_s: float
+    ) -> Admission:
+        with self._write() as session:
+            return holds.reserve(session, scope, budget, worst_usd, now=self._clock(), ttl_s=ttl_s)
+
+    def settle(self, hold_id: int, charged_usd: float) -> None:
+        with self._write() as session:
+            holds.settle(session, hold_id, charged_usd, now=self._clock())
+
+    def spent(self, scope: Scope) -> Spend:
+        with self._read() as session:
+            return holds.spent(session, scope, now=self._clock())
+
     def spent_since(self, repo: str, since: datetime) -> float:
         """Known spend of ``repo``'s model calls made at or after ``since``, in USD.
 
@@ -453,7 +439,7 @@ class SqlLedger:
         cannot estimate them. A budget check that must be conservative adds its own worst-case
         figure for ``unknown_cost_calls_since(repo, since)`` calls.
         """
-        _require_aware(since)
+        require_aware(since)
         with self._read() as session:
             total = session.scalar(
                 select(func.coalesce(func.sum(ModelCallORM.cost_usd), 0.0))
@@ -466,7 +452,7 @@ class SqlLedger:
 
     def unknown_cost_calls_since(self, repo: str, since: datetime) -> int:
         """How many of ``repo``'s calls since ``since`` were made but could not be priced."""
-        _require_aware(since)
+        require_aware(since)
         with self._read() as session:
             count = session.scalar(
                 select(func.count())
@@ -527,7 +513,7 @@ class SqlLedger:
         if repo is not None:
             scope = scope.where(TaskRowORM.repo == repo)
         if since is not None:
-            _require_aware(since)
+            require_aware(since)
             scope = scope.where(TaskRowORM.created_at >= since)
         in_scope = scope.scalar_subquery()
 

@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 
 from bot.config import ConfigError, RepoConfig
 from bot.core.escalation import Ladder
+from bot.core.triage import triage
 
-# Words that mark grunt work, checked in order; the first match wins.
-TYPE_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("review", re.compile(r"(?i)\breview\b")),
-    ("debug", re.compile(r"(?i)\b(debug|diagnos\w*|why does .* fail)\b")),
-    ("refactor", re.compile(r"(?i)\brefactor\w*\b")),
-    ("tests", re.compile(r"(?i)\b(skeleton )?tests?\b")),
-    ("stub", re.compile(r"(?i)\bstubs?\b")),
-    ("config", re.compile(r"(?i)\b(config|configuration|workflow|editorconfig|pre-commit)\b")),
-    ("docs", re.compile(r"(?i)\b(docs?|documentation|readme|docstrings?)\b")),
-    ("boilerplate", re.compile(r"(?i)\bboilerplate\b")),
-)
+# What each default task type is for, as the planner and the triage step are told.
+TYPE_GUIDE = {
+    "stub": "a new Python module of placeholder definitions, written from the signatures given",
+    "tests": "skeleton pytest tests for modules that exist by then",
+    "config": "configuration files: pytest, EditorConfig, pre-commit, CI, or a project's own "
+    "settings file",
+    "docs": "documentation: README sections, docs pages, docstrings, changelog entries",
+    "boilerplate": "repetitive code that follows a pattern the repository already has: "
+    "registrations, exports, wiring",
+    "feature": "new behaviour that needs real thought",
+    "refactor": "restructuring existing code without changing what it does: renames, moves, "
+    "extractions",
+    "debug": "find out why something fails and explain it (a comment, no commit)",
+    "review": "review a pull request (comments, no commit)",
+}
 
 
 def infer_type(text: str, known: frozenset[str] | set[str]) -> str:
-    """A best guess from the task text; ``feature`` when nothing matches."""
-    for name, pattern in TYPE_HINTS:
-        if name in known and pattern.search(text):
-            return name
-    return "feature"
+    """A best guess from the task text (``core/triage.py``); ``feature`` when it cannot tell."""
+    decided = triage(text, known).decision
+    return decided if decided in known else "feature"
+
+
+def describe_types(config: RepoConfig, names: Iterable[str]) -> dict[str, str]:
+    """Each named type's guide with its start tier, for a prompt; custom types get their ladder."""
+    described = {}
+    for name in names:
+        spec = config.task_type(name)
+        guide = TYPE_GUIDE.get(name, f"tasks of the repository's own type {name!r}")
+        described[name] = f"{guide}; starts at the {spec.start} tier"
+    return described
 
 
 def type_for_label(config: RepoConfig, label: str) -> str | None:

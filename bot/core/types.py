@@ -51,13 +51,18 @@ class Usage:
 
 @dataclass(frozen=True)
 class Task:
-    """A unit of work. ``parent_id`` links the subtasks of a planned feature to their parent."""
+    """A unit of work. ``parent_id`` links the subtasks of a planned feature to their parent.
+
+    Tasks with the same ``budget_key`` share one per-task budget (on GitHub, every run for one
+    issue: retries, escalations, relabels); "" gives the task a budget of its own.
+    """
 
     type: str
     text: str
     title: str
     slug: str
     parent_id: int | None = None
+    budget_key: str = ""
 
 
 @dataclass(frozen=True)

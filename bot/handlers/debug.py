@@ -23,6 +23,7 @@ from typing import Any
 from bot.actions import Commit, PostReview, ReviewLine, UpsertComment
 from bot.adapters.git import PushingWorkspace
 from bot.adapters.github_auth import GitHubError
+from bot.adapters.pathguard import PathGuard, UnsafePath
 from bot.config import RepoConfig, TierSpec
 from bot.core.answers import without_quote
 from bot.core.diagnosis import (
@@ -349,12 +350,16 @@ def _diff_edits(diff: str, read: Callable[[str], str | None]) -> EditSet | str:
     with tempfile.TemporaryDirectory(prefix="tierbot-fix-") as tmp:
         scratch = Path(tmp)
         subprocess.run(["git", "init", "-q", str(scratch)], check=True, capture_output=True)
+        # The guard, both ways: no path outside the scratch copy or into its .git is written,
+        # and a link the diff creates is never read back through.
+        guard = PathGuard(scratch)
         for path in paths:
             text = read(path)
-            if text is not None and ".." not in Path(path).parts:
-                target = scratch / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, "utf-8", newline="")
+            if text is not None:
+                try:
+                    guard.write_text(path, text)
+                except (UnsafePath, OSError):
+                    return f"`{comment_detail(path)}` cannot be copied for the fix"
         patch = scratch / ".tierbot-fix.diff"
         patch.write_text(diff if diff.endswith("\n") else diff + "\n", "utf-8")
         done = subprocess.run(
@@ -367,6 +372,11 @@ def _diff_edits(diff: str, read: Callable[[str], str | None]) -> EditSet | str:
             return f"the proposed diff does not apply ({comment_detail(done.stderr)})"
         edits = []
         for path in paths:
-            target = scratch / path
-            edits.append(FileEdit(path, target.read_text("utf-8") if target.exists() else None))
+            try:
+                mode = guard.mode(path)
+                content = None if mode is None else guard.read_bytes(path).decode("utf-8")
+            except (UnsafePath, OSError, UnicodeDecodeError) as exc:
+                why = exc.reason if isinstance(exc, UnsafePath) else "it is not UTF-8 text"
+                return f"the proposed diff leaves `{comment_detail(path)}` unusable ({why})"
+            edits.append(FileEdit(path, content))
     return EditSet(tuple(edits))

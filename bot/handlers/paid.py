@@ -1,36 +1,24 @@
 """Model calls of comment tasks (review, diagnosis): admitted by the budget, all in the ledger.
 
 A review or a diagnosis is one ledger task; each tier it uses (the triage tier, then the
-senior tier) is one attempt, and each model call is recorded with its tokens and cost, or as
-``refused`` when its worst case would overrun the money left. The cost line at the end of
-the comment is written from the same numbers.
+senior tier) is one attempt. Each call goes through the meter (``bot/metering.py``), which
+reserves its worst case, records it with its tokens and cost (or as ``refused`` when a cap
+would be passed) and settles the reservation. The cost line at the end of the comment is
+written from the same numbers.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import TracebackType
 
 from bot.config import RepoConfig, TierSpec
 from bot.core import budget as money
 from bot.core.logs import scrub
-from bot.core.types import Completion, Message, Outcome, Status, Task, Usage
+from bot.core.types import Completion, Message, Outcome, Status, Task
 from bot.handlers.context import Context
-from bot.ports import CallRecord, ModelError, ModelErrorKind
-
-REFUSED = "refused"
-# After these the next call would fail the same way (or cost another full timeout): stop.
-FATAL_KINDS = frozenset(
-    {
-        ModelErrorKind.AUTH,
-        ModelErrorKind.TIMEOUT,
-        ModelErrorKind.UNAVAILABLE,
-        ModelErrorKind.RATE_LIMITED,
-    }
-)
+from bot.metering import Meter, Metered
 
 
 @dataclass(frozen=True)
@@ -39,21 +27,22 @@ class CallFailed:
 
     kind: str
     reason: str
+    metered: Metered
 
     @property
     def refused(self) -> bool:
         """The budget refused the call: it was never made."""
-        return self.kind == REFUSED
+        return self.metered.refused
 
     @property
     def fatal(self) -> bool:
-        """True when later calls of the same task should not be tried."""
-        return self.refused or self.kind in FATAL_KINDS
+        """True when later calls of the same task should not be tried (the error table's)."""
+        return self.metered.fatal
 
     @property
     def outcome(self) -> Outcome:
         """The outcome of the attempt this failure ends."""
-        return Outcome.BUDGET if self.refused else Outcome.MODEL_ERROR
+        return self.metered.outcome
 
 
 def no_answer(tier: TierSpec, *, refused: bool) -> tuple[str, Status]:
@@ -90,8 +79,8 @@ class PaidTask:
     config: RepoConfig
     repo: str
     task_id: int
-    spent_before_today: float
-    spent: float = 0.0  # known cost, plus the worst case of calls whose cost is unknown
+    meter: Meter
+    scope: money.Scope
     known_cost: float = 0.0
     unknown: bool = False
     senior_cost: float | None = 0.0
@@ -124,13 +113,11 @@ class PaidTask:
         repo: str,
         task: Task,
         tier: str,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> PaidTask:
-        day_start = clock().replace(hour=0, minute=0, second=0, microsecond=0)
-        before = ctx.ledger.spent_since(repo, day_start)
         task_id = ctx.ledger.start_task(repo=repo, task=task, start_tier=tier, ceiling=tier)
-        return cls(ctx, config, repo, task_id, before)
+        meter = Meter(models=ctx.models, budgets=ctx.ledger, recorder=ctx.ledger, prices=ctx.prices)
+        scope = money.scope_for(repo, task.budget_key or f"task:{task_id}")
+        return cls(ctx, config, repo, task_id, meter, scope)
 
     def attempt(self, tier: TierSpec) -> int:
         self.attempts += 1
@@ -140,88 +127,35 @@ class PaidTask:
         self.senior_by_attempt[attempt_id] = 0.0
         return attempt_id
 
-    def remaining(self) -> float:
-        return money.remaining(
-            self.config.budget,
-            money.Spend(self.spent, self.spent_before_today + self.spent),
-        )
-
     def call(
         self, attempt_id: int, tier: TierSpec, messages: Sequence[Message]
     ) -> Completion | CallFailed:
-        model = tier.model or tier.name
-        price = money.price_for(tier, self.ctx.prices)
-        prompt_tokens = sum(money.estimate_tokens(m.content) for m in messages)
-        worst = money.worst_case(price, prompt_tokens, tier.max_tokens)
-        left = self.remaining()
-        if worst is None or worst > left:
-            reason = (
-                f"no price is known for {model}; set tiers.{tier.name}.price"
-                if worst is None
-                else f"this {tier.name} call could cost up to ${worst:.4f}, "
-                f"more than the ${max(left, 0):.4f} left in the budget"
-            )
-            self._record(
-                attempt_id,
-                CallRecord(tier.name, model, prompt_tokens, None, 0.0, 0.0, REFUSED, reason),
-            )
-            return CallFailed(REFUSED, reason)
-        started = time.monotonic()
-        try:
-            completion = self.ctx.models.complete(tier, list(messages))
-        except ModelError as exc:
-            usage = exc.usage or Usage(None, None)
-            cost = money.cost(price, usage) if exc.usage else 0.0
-            self._count(attempt_id, tier, usage, cost, worst if exc.usage else 0.0)
-            self._record(
-                attempt_id,
-                CallRecord(
-                    tier.name,
-                    model,
-                    usage.prompt_tokens,
-                    usage.completion_tokens,
-                    cost,
-                    time.monotonic() - started,
-                    str(exc.kind),
-                    str(exc),
-                ),
-            )
-            return CallFailed(str(exc.kind), str(exc))
-        cost = money.cost(price, completion.usage)
-        self._count(attempt_id, tier, completion.usage, cost, worst)
-        self._record(
-            attempt_id,
-            CallRecord(
-                tier.name,
-                model,
-                completion.usage.prompt_tokens,
-                completion.usage.completion_tokens,
-                cost,
-                completion.latency_s,
-                "ok",
-            ),
+        metered = self.meter.call(
+            tier,
+            messages,
+            scope=self.scope,
+            budget=self.config.budget,
+            task_id=self.task_id,
+            attempt_id=attempt_id,
         )
-        return completion
+        if not metered.refused:
+            self._count(attempt_id, tier, metered)
+        if metered.completion is None:
+            return CallFailed(metered.kind, metered.message, metered)
+        return metered.completion
 
-    def _record(self, attempt_id: int, record: CallRecord) -> None:
-        self.ctx.ledger.record_call(self.task_id, attempt_id, record)
-
-    def _count(
-        self, attempt_id: int, tier: TierSpec, usage: Usage, cost: float | None, worst: float
-    ) -> None:
+    def _count(self, attempt_id: int, tier: TierSpec, metered: Metered) -> None:
+        usage = metered.usage
         use = self.uses.setdefault(tier.name, _TierUse(tier.model or tier.name))
         use.calls += 1
         use.prompt_tokens += usage.prompt_tokens or 0
         use.completion_tokens += usage.completion_tokens or 0
         if usage.prompt_tokens is None or usage.completion_tokens is None:
             use.unknown_usage = True
-        if cost is None:
-            # Unknown is never $0: the budget counts the worst case as spent.
-            self.unknown = True
-            self.spent += worst
+        if metered.cost_usd is None:
+            self.unknown = True  # unknown is never $0: the ledger counts its worst case
         else:
-            self.spent += cost
-            self.known_cost += cost
+            self.known_cost += metered.cost_usd
         senior_tier = self.config.tier(self.config.ladder[-1])
         senior = money.cost(money.price_for(senior_tier, self.ctx.prices), usage)
         self.senior_cost = _add(self.senior_cost, senior)

@@ -42,7 +42,7 @@ from bot.core.review import (
 from bot.core.types import Outcome, Status
 from bot.events import Event, RepoRef
 from bot.handlers.context import Context
-from bot.handlers.paid import REFUSED, CallFailed, PaidTask, no_answer, pull_task
+from bot.handlers.paid import CallFailed, PaidTask, no_answer, pull_task
 from bot.handlers.pulls import (
     PullForge,
     comment_detail,
@@ -52,6 +52,7 @@ from bot.handlers.pulls import (
     pull_forge,
     scratch_dir,
 )
+from bot.metering import REFUSED
 from bot.router import Router
 
 router = Router()

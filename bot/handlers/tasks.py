@@ -11,7 +11,7 @@ from bot.adapters.github_tasks import IssueTask, Refusal
 from bot.config import ConfigError, RepoConfig
 from bot.core.routing import type_for_label
 from bot.core.state import MARKER_PREFIX, StepLine, render_status
-from bot.core.types import Status
+from bot.core.types import Status, Task
 from bot.engine import Engine, RunResult, make_task
 from bot.events import Event, RepoRef
 from bot.executor import Executor
@@ -26,6 +26,13 @@ Step = Callable[[Engine, PushingWorkspace, Executor], RunResult]
 
 def task_branch(issue: int) -> str:
     return f"tierbot/issue-{issue}"
+
+
+def issue_task(repo: str, issue: int, task_type: str, *, title: str, text: str) -> Task:
+    """The task of an issue. Every run for the issue (the first, `/tierbot retry`, `/tierbot
+    escalate`, a relabel) shares one budget key, so `budget.per_task_usd` caps their total."""
+    task = make_task(f"{title}\n\n{text}", task_type, title=title)
+    return replace(task, slug=f"issue-{issue}", budget_key=f"{repo}#{issue}")
 
 
 @router.on("issues.labeled")
@@ -67,10 +74,7 @@ def start_task_on_label(event: Event, ctx: Context) -> None:
             f"from {spec.start} up to {spec.ceiling}, then open a pull request"
         )
         return
-    task = replace(
-        make_task(f"{event.title}\n\n{event.body}", task_type, title=event.title),
-        slug=f"issue-{issue}",
-    )
+    task = issue_task(repo, issue, task_type, title=event.title, text=event.body)
     item = IssueTask(
         repo,
         issue,
@@ -152,9 +156,7 @@ def restart_task(
     restarted = replace(
         config, task_types={**config.task_types, task_type: replace(spec, start=start)}
     )
-    task = replace(
-        make_task(f"{title}\n\n{text}", task_type, title=title), slug=f"issue-{item.issue}"
-    )
+    task = issue_task(item.repo, item.issue, task_type, title=title, text=text)
     item.status, item.state = Status.RUNNING, None
     ctx.store.save(item)
     for number in [item.issue] + ([item.pr_number] if item.pr_number else []):

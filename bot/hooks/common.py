@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from bot.adapters.pathguard import PathGuard, UnsafePath
+
 # Not `typing.TYPE_CHECKING`, and plain classes rather than dataclasses below: typing and
 # dataclasses (which pulls in inspect) would be most of a no-op run's import time.
 TYPE_CHECKING = False
@@ -80,6 +82,9 @@ class Repo:
         self.env: Mapping[str, str] = dict(os.environ) if env is None else env
         self.cwd = cwd  # where relative paths on the command line start; None: the root
         self._files: list[str] | None = None
+        # Every file a hook reads or writes goes through it: a staged symbolic link is never
+        # followed, so a hook neither sends an outside file to a model nor writes one.
+        self.guard = PathGuard(root)
 
     @classmethod
     def at_cwd(cls) -> Repo:
@@ -200,9 +205,11 @@ def read_sources(
     problems: list[str] = []
     for path in paths:
         try:
-            data = (repo.root / path).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            data = repo.guard.read_bytes(path)
+        except (FileNotFoundError, NotADirectoryError):
             continue  # deleted or renamed away since it was staged
+        except UnsafePath:
+            continue  # a link, a directory, a huge file: nothing a hook fills or tests
         except OSError as exc:
             problems.append(f"{path}:1: cannot be read: {exc.strerror or exc}")
             continue
@@ -274,18 +281,28 @@ def nothing_written(hook: str, problems: Sequence[str], out: Echo) -> int:
     return EXIT_CHANGED
 
 
-def write_text(path: Path, text: str, newline: str = "\n") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline=newline) as handle:
-        handle.write(text)
-
-
-def detect_newline(path: Path) -> str:
+def write_text(repo: Repo, path: str, text: str, newline: str = "\n") -> None:
+    """Write a file of the work tree; a path the guard refuses (a link) stops the hook."""
     try:
-        with open(path, "rb") as handle:
-            return "\r\n" if b"\r\n" in handle.read(_BINARY_PROBE) else "\n"
-    except OSError:
-        return "\n"
+        repo.guard.write_text(path, text if newline == "\n" else text.replace("\n", newline))
+    except UnsafePath as exc:
+        raise HookError(f"{path}: not written: {exc.reason}", EXIT_CHANGED) from None
+    except OSError as exc:
+        raise HookError(f"{path}: not written: {exc.strerror or exc}", EXIT_CHANGED) from None
+
+
+def read_text(repo: Repo, path: str) -> tuple[str, str] | None:
+    """A work tree file as (text with "\n" line ends, its newline), None when it is absent.
+
+    Raises UnsafePath for a link or anything else the guard refuses, OSError when it cannot
+    be read and UnicodeDecodeError when it is not UTF-8.
+    """
+    try:
+        data = repo.guard.read_bytes(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    newline = "\r\n" if b"\r\n" in data[:_BINARY_PROBE] else "\n"
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"), newline
 
 
 def record_items(

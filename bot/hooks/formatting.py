@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.adapters.pathguard import PathGuard, UnsafePath
 from bot.hooks.common import Echo
 
 Range = tuple[int, int]  # 1-based, inclusive line numbers of the text tierbot wrote
@@ -49,10 +50,10 @@ def configured_formatter(root: Path, setting: str) -> str | None:
         return None
     tool: dict[str, object] = {}
     try:
-        data = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))
+        data = tomllib.loads(PathGuard(root).read_bytes("pyproject.toml").decode("utf-8"))
         if isinstance(data.get("tool"), dict):
             tool = data["tool"]
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (UnsafePath, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         pass
     # black first: a repository with both usually lints with ruff and formats with black.
     if "black" in tool:

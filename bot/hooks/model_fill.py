@@ -19,20 +19,22 @@ import os
 import re
 import textwrap
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.hooks.audit import Item
 from bot.hooks.common import Source
 from bot.hooks.stubs import Fill, Stub, apply, body_kind
 
 if TYPE_CHECKING:
-    from bot.config import RepoConfig, TierSpec
+    from bot.config import BudgetSpec, RepoConfig, TierSpec
+    from bot.core.budget import Scope, Spend
     from bot.core.types import Message
-    from bot.ports import CallRecord, Models
+    from bot.metering import Meter, Metered
+    from bot.ports import Admission, CallRecord, Models
 
 SYSTEM = (
     "You complete stubs in an existing Python module. Reply with exactly one ```python "
@@ -40,7 +42,6 @@ SYSTEM = (
     "decorators and signature, a docstring, then a working body. Put any import the body "
     "needs inside the body. Write nothing outside the fence."
 )
-UNREACHABLE = frozenset({"unavailable", "timeout", "rate-limited", "auth"})
 _FENCE = re.compile(r"^[ \t]*```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)^[ \t]*```", re.M | re.S)
 _WINDOW_LINES = 150  # lines either side of the stub when the whole module does not fit
 
@@ -120,22 +121,19 @@ def fill_with_model(
     models: Models | None = None,
 ) -> ModelPhase:
     """Ask the model tier for each stub's body, within the run's time and money."""
-    phase = ModelPhase()
-    hooks = config.hooks
-    assert hooks.model_tier is not None
-    tier = config.tier(hooks.model_tier)
-    label = f"model tier {tier.name} ({tier.model})"
-
     from bot.adapters.prices import load_price_table
     from bot.core import budget as money
-    from bot.ports import CallRecord, ModelError
+    from bot.metering import Meter
 
-    price = money.price_for(tier, load_price_table())
-    if price is None:
+    phase = ModelPhase()
+    assert config.hooks.model_tier is not None
+    tier = config.tier(config.hooks.model_tier)
+    prices = load_price_table()
+    if money.price_for(tier, prices) is None:
         phase.failed = True
         phase.notes.append(
-            f"{label} has no known price, so no budget can bound it; set tiers.{tier.name}.price"
-            f"; {len(requests)} stub(s) left as they are"
+            f"{_label(tier)} has no known price, so no budget can bound it; "
+            f"set tiers.{tier.name}.price; {len(requests)} stub(s) left as they are"
         )
         return phase
     if models is None:
@@ -146,70 +144,88 @@ def fill_with_model(
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         # No back-off sleeps: at the keyboard an unreachable model should fail fast.
         models = LiteLLMModels(env=env, sleep=lambda _seconds: None, max_rate_limit_retries=0)
-    budget = min(hooks.budget_usd, _day_left(config, env, repo_root, git_dir))
-    deadline = time.monotonic() + hooks.timeout
-    spent = 0.0
-    for index, (source, stub) in enumerate(requests):
-        left_over = len(requests) - index
-        messages = messages_for(source, stub, context_tokens=tier.context_tokens)
-        prompt = "".join(m.content for m in messages)
-        worst = money.worst_case(price, money.estimate_tokens(prompt), tier.max_tokens) or 0.0
-        if spent + worst > budget:
-            phase.failed = True
-            phase.items.append(_refused(source, stub, tier, worst))
-            phase.notes.append(
-                f"{label}: the next call could cost ${worst:.4f}, more than the "
-                f"${max(budget - spent, 0):.4f} left of hooks.budget_usd or the day's budget; "
-                f"{left_over} stub(s) left as they are"
-            )
-            break
-        remaining = deadline - time.monotonic()
+    budgets = _HookBudgets(_ledger_url(env, git_dir))
+    run = _Run(
+        phase,
+        Meter(models=models, budgets=budgets, prices=prices),
+        tier,
+        # One hook run is one budget key: hooks.budget_usd caps it, the day's cap still holds.
+        scope=money.scope_for(str(repo_root), f"hook:{uuid.uuid4().hex}"),
+        budget=dataclasses.replace(config.budget, per_task_usd=config.hooks.budget_usd),
+        deadline=time.monotonic() + config.hooks.timeout,
+        timeout=config.hooks.timeout,
+    )
+    try:
+        for index, (source, stub) in enumerate(requests):
+            if not run.fill(source, stub, left_over=len(requests) - index):
+                break
+    finally:
+        budgets.close()
+    return phase
+
+
+def _label(tier: TierSpec) -> str:
+    return f"model tier {tier.name} ({tier.model})"
+
+
+@dataclass
+class _Run:
+    """One hook run's model calls: each stub is one metered call, within time and money."""
+
+    phase: ModelPhase
+    meter: Meter
+    tier: TierSpec
+    scope: Scope
+    budget: BudgetSpec
+    deadline: float
+    timeout: float
+
+    def fill(self, source: Source, stub: Stub, *, left_over: int) -> bool:
+        """Ask for one stub's body; False when the run must stop (money, time, unreachable)."""
+        phase, label = self.phase, _label(self.tier)
+        remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             phase.failed = True
             phase.notes.append(
-                f"{label}: hooks.timeout ({hooks.timeout:g}s) used up; "
+                f"{label}: hooks.timeout ({self.timeout:g}s) used up; "
                 f"{left_over} stub(s) left as they are"
             )
-            break
+            return False
         # The adapter retries a timeout once: give each try half of what is left.
-        timed = dataclasses.replace(tier, timeout=max(min(tier.timeout, remaining / 2), 0.5))
-        started = time.monotonic()
-        try:
-            completion = models.complete(timed, messages)
-        except ModelError as exc:
-            detail = " ".join(str(exc).split())[:200]
-            call = CallRecord(
-                tier.name,
-                tier.model or tier.name,
-                None,
-                None,
-                0.0,
-                time.monotonic() - started,
-                str(exc.kind),
-                detail,
+        timed = dataclasses.replace(
+            self.tier, timeout=max(min(self.tier.timeout, remaining / 2), 0.5)
+        )
+        messages = messages_for(source, stub, context_tokens=self.tier.context_tokens)
+        metered = self.meter.call(timed, messages, scope=self.scope, budget=self.budget)
+        if metered.refused:
+            phase.failed = True
+            phase.items.append(_item(source, stub, metered.record, done=False, wrote=0))
+            phase.notes.append(
+                f"{label}: the next call could cost ${metered.worst_usd:.4f}, more than "
+                f"the ${metered.left_usd:.4f} left of hooks.budget_usd or the day's budget; "
+                f"{left_over} stub(s) left as they are"
             )
-            phase.items.append(_item(source, stub, call, done=False, wrote=0))
-            if str(exc.kind) in UNREACHABLE:
+            return False
+        if metered.completion is None:
+            detail = " ".join(metered.message.split())[:200]
+            phase.items.append(_item(source, stub, metered.record, done=False, wrote=0))
+            if metered.fatal:
                 phase.failed = True
                 phase.notes.append(
-                    f"{label} unreachable ({exc.kind}: {detail}); "
+                    f"{label} unreachable ({metered.kind}: {detail}); "
                     f"{left_over} stub(s) left as they are"
                 )
-                break
+                return False
             phase.notes.append(f"{source.path}:{stub.def_line}: {stub.qualname}: {detail}")
-            continue
-        cost = money.cost(price, completion.usage)
-        spent += cost if cost is not None else worst
-        call = CallRecord(
-            tier.name,
-            completion.model or tier.model or tier.name,
-            completion.usage.prompt_tokens,
-            completion.usage.completion_tokens,
-            cost,
-            completion.latency_s,
-            "ok",
-        )
-        body = body_from_reply(completion.text, stub)
+            return True
+        self._use(source, stub, metered)
+        return True
+
+    def _use(self, source: Source, stub: Stub, metered: Metered) -> None:
+        """Keep the reply's body when it compiles in place; otherwise note why not."""
+        assert metered.completion is not None
+        tier, cost = self.tier, metered.cost_usd
+        body = body_from_reply(metered.completion.text, stub)
         if isinstance(body, tuple):
             fill = Fill(
                 stub,
@@ -224,33 +240,80 @@ def fill_with_model(
             except (SyntaxError, ValueError) as exc:
                 body = f"the body does not compile in place ({exc})"
             else:
-                phase.fills.setdefault(source.path, []).append(fill)
-                phase.items.append(_item(source, stub, call, done=True, wrote=len("".join(body))))
-                continue
-        phase.items.append(_item(source, stub, call, done=False, wrote=0))
-        phase.notes.append(
+                self.phase.fills.setdefault(source.path, []).append(fill)
+                self.phase.items.append(
+                    _item(source, stub, metered.record, done=True, wrote=len("".join(body)))
+                )
+                return
+        self.phase.items.append(_item(source, stub, metered.record, done=False, wrote=0))
+        self.phase.notes.append(
             f"{source.path}:{stub.def_line}: {stub.qualname}: {tier.name}'s reply was not "
             f"used: {body}"
         )
-    return phase
 
 
-def _day_left(
-    config: RepoConfig, env: Mapping[str, str], repo_root: Path, git_dir: Path | None
-) -> float:
-    """What the repository's daily budget has left; unknown (no ledger) counts as all of it."""
+def _ledger_url(env: Mapping[str, str], git_dir: Path | None) -> str | None:
     if git_dir is None:
-        return config.budget.per_day_usd
-    try:
-        from bot.adapters.ledger import SqlLedger
-        from bot.settings import Settings
+        return None
+    from bot.settings import Settings
 
-        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        with SqlLedger(Settings.from_env(env).ledger_url(git_dir)) as ledger:
-            spent = ledger.spent_since(str(repo_root), midnight)
-    except Exception:  # the ledger is advisory here; the per-run budget still holds
-        return config.budget.per_day_usd
-    return config.budget.per_day_usd - spent
+    try:
+        return Settings.from_env(env).ledger_url(git_dir)
+    except Exception:  # a broken setting costs the ledger, not the commit
+        return None
+
+
+class _HookBudgets:
+    """The ledger's holds when it can be used, and always this run's own holds in memory.
+
+    The ledger is advisory on the commit path: when it cannot be opened (a read-only git
+    dir, a locked or unreachable database), the run goes on under its own ``hooks.budget_usd``
+    and whatever the memory holds saw, instead of failing the commit.
+    """
+
+    def __init__(self, url: str | None) -> None:
+        from bot.metering import MemoryBudgets
+
+        self.memory = MemoryBudgets()
+        self._url = url
+        self._ledger: Any = None
+        self._stored: dict[int, int] = {}  # memory hold -> ledger hold
+
+    def reserve(
+        self, scope: Scope, budget: BudgetSpec, worst_usd: float, *, ttl_s: float
+    ) -> Admission:
+        admission = self.memory.reserve(scope, budget, worst_usd, ttl_s=ttl_s)
+        if admission.hold_id is None or self._url is None:
+            return admission
+        try:
+            if self._ledger is None:
+                from bot.adapters.ledger import SqlLedger
+
+                self._ledger = SqlLedger(self._url)
+            stored: Admission = self._ledger.reserve(scope, budget, worst_usd, ttl_s=ttl_s)
+        except Exception:  # advisory: go on with the memory holds
+            self._url = None
+            return admission
+        if stored.hold_id is None:
+            self.memory.settle(admission.hold_id, 0.0)
+            return stored
+        self._stored[admission.hold_id] = stored.hold_id
+        return admission
+
+    def settle(self, hold_id: int, charged_usd: float) -> None:
+        self.memory.settle(hold_id, charged_usd)
+        if hold_id in self._stored and self._url is not None:
+            try:
+                self._ledger.settle(self._stored[hold_id], charged_usd)
+            except Exception:  # advisory: an unsettled hold keeps counting its worst case
+                self._url = None
+
+    def spent(self, scope: Scope) -> Spend:
+        return self.memory.spent(scope)
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
 
 
 def _item(source: Source, stub: Stub, call: CallRecord, *, done: bool, wrote: int) -> Item:
@@ -263,13 +326,3 @@ def _item(source: Source, stub: Stub, call: CallRecord, *, done: bool, wrote: in
         call=call,
         done=done,
     )
-
-
-def _refused(source: Source, stub: Stub, tier: TierSpec, worst: float) -> Item:
-    from bot.adapters.ledger import REFUSED
-    from bot.ports import CallRecord
-
-    call = CallRecord(
-        tier.name, tier.model or tier.name, None, None, None, 0.0, REFUSED, f"worst ${worst:.4f}"
-    )
-    return _item(source, stub, call, done=False, wrote=0)

@@ -151,7 +151,7 @@ def _fill(
         except (SyntaxError, ValueError) as exc:  # a bug, never the developer's code: say so
             out(f"{HOOK}: {path}: not written: the filled file does not compile ({exc})")
             return EXIT_CHANGED
-        write_text(repo.root / path, new_text, source.newline)
+        write_text(repo, path, new_text, source.newline)
         written.append(Written(path, added_ranges(source.text, new_text)))
         for fill, line in new_def_lines(file_fills):
             out(f"{HOOK}: filled {path}:{line} {fill.stub.qualname} ({fill.note})")

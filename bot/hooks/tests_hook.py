@@ -14,6 +14,7 @@ import ast
 import time
 from collections.abc import Sequence
 
+from bot.adapters.pathguard import UnsafePath
 from bot.core.suite.coverage import covered_names
 from bot.core.suite.layout import Suite, Target
 from bot.core.suite.modules import module_name
@@ -25,7 +26,6 @@ from bot.hooks.common import (
     Echo,
     Repo,
     Source,
-    detect_newline,
     echo,
     file_hook_main,
     is_python,
@@ -35,6 +35,7 @@ from bot.hooks.common import (
     plural,
     python_paths,
     read_staged,
+    read_text,
     record_items,
     write_text,
 )
@@ -101,8 +102,8 @@ def _reader(repo: Repo) -> Callable[[str], str | None]:
 
     def read(path: str) -> str | None:
         try:
-            data = (repo.root / path).read_bytes()
-        except OSError:
+            data = repo.guard.read_bytes(path)
+        except (UnsafePath, OSError):  # a link is never followed, as everywhere in the hooks
             return None
         try:
             return decode_source(data).replace("\r\n", "\n")
@@ -202,9 +203,11 @@ def _syntax_problem(path: str, text: str) -> str | None:
 def _read_test_file(repo: Repo, target: str) -> tuple[str | None, str | None]:
     """(text with LF line ends, None) of an existing test file; (None, problem) if unusable."""
     try:
-        data = (repo.root / target).read_bytes()
-    except FileNotFoundError:
+        data = repo.guard.read_bytes(target)
+    except (FileNotFoundError, NotADirectoryError):
         return None, None
+    except UnsafePath as exc:
+        return None, f"{target}:1: cannot be read: {exc.reason}"
     except OSError as exc:
         return None, f"{target}:1: cannot be read: {exc.strerror or exc}"
     try:
@@ -217,6 +220,15 @@ def _read_test_file(repo: Repo, target: str) -> tuple[str | None, str | None]:
         return None, f"{target}:1: `{target}` is not UTF-8 (declared {declared})"
     problem = _syntax_problem(target, text)
     return (None, f"{problem} (tests would be added here)") if problem else (text, None)
+
+
+def _newline(repo: Repo, path: str) -> str:
+    """The line ending an existing file uses ("\\n" for a new one), kept when it is extended."""
+    try:
+        found = read_text(repo, path)
+    except (UnsafePath, OSError, UnicodeDecodeError):
+        return "\n"
+    return found[1] if found is not None else "\n"
 
 
 def _plan(
@@ -250,7 +262,7 @@ def _plan(
             if problem is not None:
                 problems.append(problem)
                 continue
-            newline = detect_newline(repo.root / target.path)
+            newline = _newline(repo, target.path)
             plan = plans[target.path] = _Plan(target, original, newline)
         content = skeleton_tests(
             import_name,
@@ -306,7 +318,7 @@ def _write_plan(repo: Repo, plan: _Plan, items: list[Item], out: Echo) -> list[W
     from bot.hooks.formatting import Written, added_ranges
 
     assert plan.current is not None
-    write_text(repo.root / plan.path, plan.current, plan.newline)
+    write_text(repo, plan.path, plan.current, plan.newline)
     written = [
         Written(plan.path, None)
         if plan.original is None
@@ -320,8 +332,8 @@ def _write_plan(repo: Repo, plan: _Plan, items: list[Item], out: Echo) -> list[W
         for name in names:
             items.append(_item(source.path, name.name, plan.path, len(source.text), share))
     init = plan.target.init
-    if init is not None and not (repo.root / init).exists():
-        write_text(repo.root / init, "")
+    if init is not None and repo.guard.mode(init) is None:  # a link counts as there
+        write_text(repo, init, "")
         out(f"{HOOK}: wrote {init}: the new test directory is a package, so pytest can import")
     return written
 

@@ -1,14 +1,30 @@
-"""Database URLs for tests: a temporary SQLite file, or a throwaway PostgreSQL schema."""
+"""Databases for tests: a temporary SQLite file or a throwaway PostgreSQL schema, and a clock."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.support.services import require_service
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    """A settable clock handed to the ledger, so tests choose every timestamp."""
+
+    now: datetime = T0
+    calls: list[datetime] = field(default_factory=list)
+
+    def __call__(self) -> datetime:
+        self.calls.append(self.now)
+        return self.now
 
 
 def postgres_schema_url() -> Iterator[str]:

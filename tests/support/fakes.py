@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
-from bot.config import CheckSpec, TierSpec
+from bot.config import BudgetSpec, CheckSpec, TierSpec
+from bot.core.budget import Scope, Spend
 from bot.core.types import (
     CheckResult,
     Completion,
@@ -17,7 +17,8 @@ from bot.core.types import (
     Task,
     Usage,
 )
-from bot.ports import CallRecord, ModelError, WorkspaceError
+from bot.metering import MemoryBudgets
+from bot.ports import Admission, CallRecord, ModelError, WorkspaceError
 
 
 class FakeModels:
@@ -40,7 +41,8 @@ class FakeLedger:
         self.attempts: dict[int, dict[str, object]] = {}
         self.calls: list[CallRecord] = []
         self.checks: list[tuple[int, CheckResult]] = []
-        self.spent_today = spent_today
+        self.spent_today = spent_today  # by other tasks of the repository, earlier today
+        self.budgets = MemoryBudgets()
 
     def start_task(self, *, repo: str, task: Task, start_tier: str, ceiling: str) -> int:
         self.tasks[len(self.tasks) + 1] = {"task": task, "status": Status.RUNNING}
@@ -63,8 +65,27 @@ class FakeLedger:
         self.tasks[task_id]["status"] = status
         self.tasks[task_id].update(rest)
 
-    def spent_since(self, repo: str, since: datetime) -> float:
-        return self.spent_today
+    def reserve(
+        self, scope: Scope, budget: BudgetSpec, worst_usd: float, *, ttl_s: float
+    ) -> Admission:
+        self._earlier(scope)
+        return self.budgets.reserve(scope, budget, worst_usd, ttl_s=ttl_s)
+
+    def settle(self, hold_id: int, charged_usd: float) -> None:
+        self.budgets.settle(hold_id, charged_usd)
+
+    def spent(self, scope: Scope) -> Spend:
+        self._earlier(scope)
+        return self.budgets.spent(scope)
+
+    def _earlier(self, scope: Scope) -> None:
+        if self.spent_today:
+            earlier = Scope(scope.repo, "earlier today", scope.account)
+            unlimited = BudgetSpec(float("inf"), float("inf"))
+            hold = self.budgets.reserve(earlier, unlimited, self.spent_today, ttl_s=60)
+            assert hold.hold_id is not None
+            self.budgets.settle(hold.hold_id, self.spent_today)
+            self.spent_today = 0.0
 
 
 class FakeWorkspace:

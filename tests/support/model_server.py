@@ -24,7 +24,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -68,9 +68,11 @@ def _content_text(content: Any) -> str:
     return ""
 
 
-def prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
+def prompt_tokens(
+    messages: Iterable[Mapping[str, Any]], count: Callable[[str], int] = count_tokens
+) -> int:
     """What the server reports as ``prompt_tokens`` for these request messages."""
-    return sum(count_tokens(_content_text(m.get("content"))) for m in messages)
+    return sum(count(_content_text(m.get("content"))) for m in messages)
 
 
 @dataclass(frozen=True)
@@ -243,11 +245,18 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class ScriptedModelServer:
-    """An OpenAI-compatible ``/v1/chat/completions`` on ``127.0.0.1`` with per-model scripts."""
+    """An OpenAI-compatible ``/v1/chat/completions`` on ``127.0.0.1`` with per-model scripts.
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    ``count`` is the tokenizer behind the ``usage`` block: the regex stand-in by default, or a
+    real one (e.g. tiktoken's ``encode``) so that usage is what a provider would bill.
+    """
+
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, count: Callable[[str], int] = count_tokens
+    ) -> None:
         self._host = host
         self._port = port
+        self.count = count
         self._lock = threading.Lock()
         self._scripts: dict[str, list[Step]] = {}
         self._served: dict[str, int] = {}
@@ -342,7 +351,9 @@ class ScriptedModelServer:
         self.stop()
 
 
-def _completion_body(step: Step, model: str | None, messages: list[Any], number: int) -> bytes:
+def _completion_body(
+    step: Step, model: str | None, messages: list[Any], number: int, count: Callable[[str], int]
+) -> bytes:
     body: dict[str, Any] = {
         "id": f"chatcmpl-scripted-{number}",
         "object": "chat.completion",
@@ -359,8 +370,8 @@ def _completion_body(step: Step, model: str | None, messages: list[Any], number:
         ],
     }
     if step.usage:
-        prompt = prompt_tokens(m for m in messages if isinstance(m, Mapping))
-        completion = count_tokens(step.text)
+        prompt = prompt_tokens((m for m in messages if isinstance(m, Mapping)), count)
+        completion = count(step.text)
         body["usage"] = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
@@ -465,7 +476,8 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
                 assert step.then is not None
                 self._perform(step.then, model, messages)
             elif step.kind == "reply":
-                self._send(200, _completion_body(step, model, messages, len(server.requests)))
+                body = _completion_body(step, model, messages, len(server.requests), server.count)
+                self._send(200, body)
             elif step.kind == "error":
                 self._send(
                     step.status, _error_body(step.message, step.error_type, step.code), step.headers

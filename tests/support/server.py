@@ -68,10 +68,13 @@ class TierbotProcesses:
             cwd=self.workdir,
         )
 
-    def start_web(self) -> None:
+    def start_web(self, *extra: str, workers: int = 0) -> None:
+        """``tierbot serve`` with ``extra`` arguments; ``workers`` it starts itself."""
         import urllib.request
 
-        self.web = self._spawn("serve", "--workers", "0", "--port", str(self.port), name="web")
+        self.web = self._spawn(
+            "serve", "--workers", str(workers), "--port", str(self.port), *extra, name="web"
+        )
 
         def healthy() -> bool:
             try:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import api_apps, api_checks, api_issues, api_pulls, api_repos  # noqa: F401  (registration)
 from .api_checks import sign_log_path
+from .api_manifests import new_app_page
 from .faults import Faults, error_body
 from .git_http import GitHttp
 from .rest import API_PREFIX, ROUTES, Services, endpoint_for, standard_headers
@@ -119,7 +120,10 @@ def build_app(services: Services, faults: Faults, git: GitHttp) -> ASGIApp:
         Route(API_PREFIX + path, endpoint_for(services, path, handlers), methods=list(handlers))
         for path, handlers in ROUTES.items()
     ]
+    create_app_page = new_app_page(services)
     routes += [
+        Route("/settings/apps/new", create_app_page, methods=["POST"]),
+        Route("/organizations/{org}/settings/apps/new", create_app_page, methods=["POST"]),
         Route("/_emulator/logs/{owner}/{repo}/{kind}/{number:int}", _log_endpoint(services)),
         Route("/_emulator/deliveries", _deliveries_endpoint(services)),
         Route("/{owner}/{repo}.git/{rest:path}", git.handle, methods=["GET", "POST"]),

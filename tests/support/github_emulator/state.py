@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 
 def utcnow() -> datetime:
@@ -53,6 +54,16 @@ class App:
     created_at: datetime
     permissions: dict[str, str] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ManifestCode:
+    """A code GitHub's "Create GitHub App" page issued for a manifest, awaiting conversion."""
+
+    code: str
+    manifest: dict[str, Any]
+    owner: User
+    issued_at: datetime
 
 
 @dataclass
@@ -281,6 +292,7 @@ class Store:
         self.installations: dict[int, Installation] = {}
         self.tokens: dict[str, Token] = {}
         self.app: App | None = None
+        self.manifest_codes: dict[str, ManifestCode] = {}
         self._counters: dict[str, itertools.count[int]] = {}
 
     def new_id(self, kind: str) -> int:

@@ -618,9 +618,10 @@ SHAPES = '''\
 
 import enum
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 SIDES = 4
+KINDS = Literal["square", "circle"]
 NAME = "square"
 RATIO = (1, 2.5)
 DEBUG = False
@@ -678,6 +679,7 @@ def test_the_interface_tests_assert_what_the_source_says(tmp_path: Path) -> None
         "assert shapes.RATIO == (1, 2.5)",
         "assert shapes.DEBUG is False",
         "def test_computed_type",
+        'assert typing.get_args(shapes.KINDS) == ("square", "circle")',
         "assert issubclass(shapes.Square, shapes.Shape)",
         "assert issubclass(shapes.ShapeError, ValueError)",
         'assert list(shapes.Colour.__members__) == ["RED", "GREEN", "CRIMSON"]',

@@ -24,6 +24,7 @@ class Refs:
     pytest: str = "pytest"
     importlib: str = "importlib"
     dataclasses: str = "dataclasses"
+    typing: str = "typing"
 
 
 def list_assert(indent: str, head: str, items: Sequence[str], *, quote: bool = True) -> list[str]:
@@ -47,14 +48,14 @@ def suffix(item: PublicName) -> str:
     if item.kind == "class":
         return "interface"
     if item.kind == "constant":
-        return "value" if item.literal is not None else "type"
+        return "value" if item.literal is not None or item.literal_args else "type"
     return "is_reexported" if item.origin is not None else "exists"
 
 
 def is_pinned(item: PublicName, refs: Refs) -> bool:
     """Whether the source says enough about ``item`` for an interface test that asserts."""
     if item.kind == "constant":
-        return item.literal is not None or item.value_type is not None
+        return item.literal is not None or item.value_type is not None or bool(item.literal_args)
     if item.kind == "attribute":
         return item.origin is not None and bool(_origin(item, refs))
     return True
@@ -81,6 +82,9 @@ def interface_lines(item: PublicName, refs: Refs) -> list[str]:
         return lines
     if item.kind == "class":
         return _class_lines(item, target, refs)
+    if item.kind == "constant" and item.literal_args:
+        args = ", ".join(item.literal_args) + ("," if len(item.literal_args) == 1 else "")
+        return [f"{PAD}assert {refs.typing}.get_args({target}) == ({args})"]
     if item.kind == "constant":
         if item.literal in {"None", "True", "False"}:
             return [f"{PAD}assert {target} is {item.literal}"]

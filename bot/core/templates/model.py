@@ -44,6 +44,8 @@ class PublicName:
     namedtuple: bool = field(default=False, compare=False)  # ``fields`` are ``_fields``
     members: tuple[str, ...] | None = field(default=None, compare=False)  # an enum's members
     values: tuple[str, ...] | None = field(default=None, compare=False)  # their values, as source
+    # A ``Literal[...]`` alias: its arguments as source, what ``typing.get_args`` returns.
+    literal_args: tuple[str, ...] | None = field(default=None, compare=False)
     # A re-export: (level, module, name) of its import; name "" when a module itself is bound.
     origin: tuple[int, str, str] | None = field(default=None, compare=False)
 

@@ -49,7 +49,19 @@ def _constant(
     assert node.value is not None
     kind = literal_type(node.value, shadowed) if plain else None
     literal = literal_source(node.value) if plain and name in facts.once else None
-    return PublicName(name, "constant", value_type=kind, literal=literal)
+    args = _literal_args(node.value) if plain and name in facts.once else None
+    return PublicName(name, "constant", value_type=kind, literal=literal, literal_args=args)
+
+
+def _literal_args(value: ast.expr) -> tuple[str, ...] | None:
+    """``Literal["a", "b"]`` -> ('"a"', '"b"'): a type alias whose values the source lists."""
+    if not isinstance(value, ast.Subscript) or dotted(value.value).rsplit(".", 1)[-1] != "Literal":
+        return None
+    items = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+    rendered = [literal_source(item) for item in items]
+    if any(r is None for r in rendered) or len(", ".join(map(str, rendered))) > 70:
+        return None
+    return tuple(r for r in rendered if r is not None)
 
 
 def _imported(node: ast.Import | ast.ImportFrom, facts: ModuleFacts) -> list[PublicName]:

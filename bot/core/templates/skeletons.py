@@ -14,7 +14,7 @@ from bot.core.templates.request import LINE_LENGTH
 from bot.core.templates.testfile import TestFileFacts, test_file_facts
 
 _BEHAVIOUR_KINDS = frozenset({"function", "class"})
-_HELPERS = ("dataclasses", "importlib", "inspect", "pytest")
+_HELPERS = ("dataclasses", "importlib", "inspect", "pytest", "typing")
 HEADER = (
     '"""Tests for ``{module}``, written by tierbot\'s template tier.\n\n'
     "The ``*_signature``, ``*_interface``, ``*_value`` and ``*_type`` tests pin the interface\n"

@@ -51,7 +51,8 @@ def use_payload(path: Path) -> None:
     EVENT, BODY = path.parent.name, path.read_bytes()
     SIGNATURE = "sha256=" + hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
 
-APPS = '''
+
+APPS = """
 import os
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -68,7 +69,7 @@ def bare():
         await request.body()
         return JSONResponse({"ok": True})
     return Starlette(routes=[Route("/webhook", ok, methods=["POST"])])
-'''
+"""
 
 
 def free_port() -> int:
@@ -79,12 +80,27 @@ def free_port() -> int:
 
 def start(factory: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "SECRET": SECRET, "DB": f"sqlite:///{tmp / 'bench.sqlite3'}",
-           "PYTHONPATH": f"{tmp}:{ROOT}"}
+    env = {
+        **os.environ,
+        "SECRET": SECRET,
+        "DB": f"sqlite:///{tmp / 'bench.sqlite3'}",
+        "PYTHONPATH": f"{tmp}:{ROOT}",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", f"bench_apps:{factory}", "--port",
-         str(port), "--log-level", "warning", "--no-access-log"],
-        env=env, cwd=tmp,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            f"bench_apps:{factory}",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=tmp,
     )
     url = f"http://127.0.0.1:{port}/webhook"
     for _ in range(200):
@@ -97,8 +113,12 @@ def start(factory: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 async def post(session: aiohttp.ClientSession, url: str) -> float:
-    headers = {"X-GitHub-Event": EVENT, "X-GitHub-Delivery": str(uuid.uuid4()),
-               "X-Hub-Signature-256": SIGNATURE, "Content-Type": "application/json"}
+    headers = {
+        "X-GitHub-Event": EVENT,
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "X-Hub-Signature-256": SIGNATURE,
+        "Content-Type": "application/json",
+    }
     started = time.perf_counter()
     async with session.post(url, data=BODY, headers=headers) as response:
         await response.read()
@@ -159,16 +179,21 @@ def main() -> int:
                 proc.wait()
         import sqlite3
 
-        stored = sqlite3.connect(tmp / "bench.sqlite3").execute(
-            "select count(*) from jobs").fetchone()[0]
+        stored = (
+            sqlite3.connect(tmp / "bench.sqlite3")
+            .execute("select count(*) from jobs")
+            .fetchone()[0]
+        )
     expected = int(seconds * 200) + 1 + count
     print(f"{'endpoint':<28}{'p50 ms':>8}{'p99 ms':>8}{'req/s burst':>13}")
     for name, (p50, p99, rate) in results.items():
         label = "bare Starlette 200" if name == "bare" else "tierbot /webhook (durable)"
         print(f"{label:<28}{p50:>8.2f}{p99:>8.2f}{rate:>13.0f}")
     bare, ours = results["bare"], results["tierbot"]
-    print(f"ratios tierbot/bare: p50 {ours[0] / bare[0]:.2f}x, p99 {ours[1] / bare[1]:.2f}x, "
-          f"rate {ours[2] / bare[2]:.2f}x")
+    print(
+        f"ratios tierbot/bare: p50 {ours[0] / bare[0]:.2f}x, p99 {ours[1] / bare[1]:.2f}x, "
+        f"rate {ours[2] / bare[2]:.2f}x"
+    )
     print(f"jobs stored: {stored} of {expected} deliveries sent ({EVENT}, {len(BODY)} bytes each)")
     return 0
 

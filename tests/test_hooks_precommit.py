@@ -135,7 +135,7 @@ def test_try_repo_first_commit_fails_listing_files_then_succeeds_once_staged(
     filled = (repo / "pkg" / "calc.py").read_text()
     assert "self.start = start" in filled and '"""Add n to the running total."""' in filled
 
-    git(repo, "add", "pkg", "tests", "conftest.py")
+    git(repo, "add", "pkg", "tests")  # a new tests/ package, no root conftest.py
     code, output = commit(repo, pre_commit_env)
     assert code == 0, output
     assert "tierbot skeleton tests" in output and "Passed" in output

@@ -60,7 +60,9 @@ def report(capsys, repo: Path) -> dict:
 
 
 def test_template_tier_writes_tests_for_free(tmp_path, server, capsys):
-    repo = repo_with(tmp_path, server.url, {"calc.py": CALC, "tests/test_add.py": ADD_TEST})
+    # tests/test_add.py covers add; sub is not tested yet.
+    calc = CALC + "\n\ndef sub(a, b):\n    return a - b\n"
+    repo = repo_with(tmp_path, server.url, {"calc.py": calc, "tests/test_add.py": ADD_TEST})
     code, result = run_json(capsys, repo, "Add skeleton tests for calc.py", "--type", "tests")
 
     assert code == EXIT_DONE
@@ -249,8 +251,8 @@ def test_dry_run_plans_without_calls_or_commits(tmp_path, server, capsys):
         "tests",
     )
     plan = json.loads(out)
-    # No tests/ package and no pytest pythonpath: a root conftest.py makes `import calc` work.
-    assert plan["tiers"][0]["note"] == "would write conftest.py, tests/test_calc.py"
+    # A new tests/ package: pytest then puts the root on sys.path, so `import calc` works.
+    assert plan["tiers"][0]["note"] == "would write tests/__init__.py, tests/test_calc.py"
     assert plan["tiers"][2]["worst_per_call_usd"] > 0
 
 

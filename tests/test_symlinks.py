@@ -191,6 +191,18 @@ def test_the_tests_hook_never_creates_a_root_conftest_through_a_dangling_link(at
     assert not (attack.outside / "conftest.py").exists()
 
 
+def test_the_tests_hook_never_creates_a_test_package_init_through_a_dangling_link(
+    attack: Attack,
+):
+    (attack.repo / "shop.py").write_text("def price(x):\n    return x\n")
+    (attack.repo / "tests").mkdir()
+    (attack.repo / "tests" / "__init__.py").symlink_to(attack.outside / "init.py")
+    lines: list[str] = []
+    code = tests_hook.run(["shop.py"], repo=Repo(attack.repo), out=lines.append)
+    assert code == 1 and (attack.repo / "tests" / "test_shop.py").is_file(), lines
+    assert not (attack.outside / "init.py").exists()
+
+
 def test_the_stubs_hook_neither_reads_nor_fills_a_linked_module(attack: Attack):
     outside_module = attack.outside / "stubbed.py"
     outside_module.write_text("# tierbot: stub\ndef parse(text):\n    ...\n")

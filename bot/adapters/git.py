@@ -15,6 +15,7 @@ import git
 
 from bot.adapters.pathguard import PathGuard, UnsafePath
 from bot.core.paths import path_problem
+from bot.core.suite.source import SourceEncodingError, decode_source
 from bot.core.types import EditSet, FileEdit
 from bot.ports import ATTEMPT_TRAILER, PathRefused, WorkspaceError
 
@@ -51,6 +52,17 @@ def _git_failure(what: str, exc: git.GitCommandError) -> GitError:
     """A failed git command as a workspace error, so the engine records it instead of crashing."""
     output = f"{exc.stdout or ''}\n{exc.stderr or ''}".strip()
     return GitError(f"{what} failed: {output.splitlines()[-1] if output else exc}", output)
+
+
+def read_source(guard: PathGuard, path: str) -> str | None:
+    """A file's text, line endings unchanged; a Python source as Python reads it (UTF-8, or the
+    encoding its PEP 263 line declares). None when it cannot be read so."""
+    if not path.endswith(".py"):
+        return guard.read_text(path)
+    try:
+        return decode_source(guard.read_bytes(path))
+    except (UnsafePath, OSError, SourceEncodingError):
+        return None
 
 
 def _bot_identity() -> dict[str, str]:
@@ -160,7 +172,7 @@ class GitWorkspace:
         return sorted(set(out.splitlines()))
 
     def read(self, path: str) -> str | None:
-        return self._guard.read_text(path)
+        return read_source(self._guard, path)
 
     def apply(self, edits: EditSet) -> None:
         """Write and stage ``edits``; every path is checked first, so a refusal writes nothing,
@@ -246,7 +258,7 @@ class CheckoutView:
         return sorted(set(out.splitlines()))
 
     def read(self, path: str) -> str | None:
-        return self._guard.read_text(path)
+        return read_source(self._guard, path)
 
     def apply(self, edits: EditSet) -> None:
         raise GitError("the checkout view is read-only")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -61,14 +60,9 @@ def is_python(path: str) -> bool:
 
 def is_test_path(path: str) -> bool:
     """A test module or fixture file by pytest's conventions (and the template tier's)."""
-    parts = path.split("/")
-    base = parts[-1]
-    return (
-        base.startswith("test_")
-        or base.endswith("_test.py")
-        or base == "conftest.py"
-        or any(p in {"tests", "test"} for p in parts[:-1])
-    )
+    from bot.core.suite.layout import is_test_path as rule
+
+    return rule(path)
 
 
 def normalize(path: str) -> str:
@@ -203,9 +197,13 @@ class Source:
         self.newline = newline  # "\n" or "\r\n", kept when the file is written back
 
 
-def read_sources(repo: Repo, paths: Iterable[str]) -> tuple[list[Source], list[str]]:
+def read_sources(
+    repo: Repo, paths: Iterable[str], *, declared_encodings: bool = False
+) -> tuple[list[Source], list[str]]:
     """Parse each file; binary, undecodable and missing files are skipped silently.
 
+    With ``declared_encodings`` a file is read as Python reads it (UTF-8, or the encoding a
+    PEP 263 line declares); one that does not decode as it declares is a problem line.
     Returns the sources and ``file:line: message`` lines for files that do not parse.
     """
     sources: list[Source] = []
@@ -223,8 +221,11 @@ def read_sources(repo: Repo, paths: Iterable[str]) -> tuple[list[Source], list[s
         if b"\0" in data[:_BINARY_PROBE]:
             continue
         try:
-            raw = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
+            raw = _decode(data, declared_encodings)
+        except ValueError as exc:
+            problems.append(f"{path}:1: `{path}` {exc}")
+            continue
+        if raw is None:
             continue
         newline = "\r\n" if "\r\n" in raw else "\n"
         text = raw.replace("\r\n", "\n")
@@ -241,8 +242,28 @@ def read_sources(repo: Repo, paths: Iterable[str]) -> tuple[list[Source], list[s
     return sources, problems
 
 
+def _decode(data: bytes, declared_encodings: bool) -> str | None:
+    if declared_encodings:
+        from bot.core.suite.source import SourceEncodingError, declared_encoding, decode_source
+
+        try:
+            return decode_source(data)
+        except SourceEncodingError:
+            if declared_encoding(data[:400].decode("latin-1")) is not None:
+                raise
+            return None  # not Python source Python could read: not a module to test
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
 def read_staged(
-    repo: Repo, paths: Sequence[str], config: RepoConfig | None
+    repo: Repo,
+    paths: Sequence[str],
+    config: RepoConfig | None,
+    *,
+    declared_encodings: bool = False,
 ) -> tuple[RepoConfig | None, list[Source], list[str]]:
     """Drop the ``paths`` the config excludes and parse the rest.
 
@@ -253,7 +274,7 @@ def read_staged(
         config = repo_config(repo)
     if config is not None:
         paths = [p for p in paths if not excluded(p, config.hooks.exclude)]
-    sources, problems = read_sources(repo, paths)
+    sources, problems = read_sources(repo, paths, declared_encodings=declared_encodings)
     return config, sources, problems
 
 
@@ -287,28 +308,6 @@ def read_text(repo: Repo, path: str) -> tuple[str, str] | None:
         return None
     newline = "\r\n" if b"\r\n" in data[:_BINARY_PROBE] else "\n"
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"), newline
-
-
-def referenced(names: set[str], texts: Iterable[str]) -> set[str]:
-    """The subset of ``names`` that occurs as a whole word in any of ``texts``."""
-    found: set[str] = set()
-    if not names:
-        return found
-    pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names))) + r")\b")
-    for text in texts:
-        found.update(pattern.findall(text))
-        if found >= names:
-            break
-    return found
-
-
-def read_texts(repo: Repo, paths: Iterable[str]) -> Iterable[str]:
-    """File texts read lazily (a caller that has found every name stops reading)."""
-    for path in paths:
-        try:
-            yield repo.guard.read_bytes(path).decode("utf-8", errors="replace")
-        except (UnsafePath, OSError):
-            continue
 
 
 def record_items(

@@ -1,11 +1,11 @@
-"""``tierbot-tests``: skeleton tests for staged public functions and classes no test mentions.
+"""``tierbot-tests``: tests for staged public functions and classes that no test covers.
 
 For each staged Python module (test files, fixtures and scripts aside) the hook reads the
-top-level functions and classes and looks for each name, as a whole word, in the repository's
-test files. Names found nowhere get skeleton tests from the template tier
-(:func:`bot.core.templates.skeleton_tests`) in the module's test file: created, or extended
-without changing a line that is already there. The common case, every name already mentioned,
-is decided without importing the template tier at all.
+top-level functions and classes and asks :mod:`bot.core.suite` which of them the repository's
+tests already cover, by the rule ``tierbot run`` uses. The others get tests from the template
+tier (:func:`bot.core.templates.skeleton_tests`) in the module's test file in the repository's
+own layout: created, or extended without changing a line that is already there. The common
+case, every name already covered, is decided without importing the template tier at all.
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ import time
 from collections.abc import Sequence
 
 from bot.adapters.pathguard import UnsafePath
+from bot.core.suite.coverage import covered_names
+from bot.core.suite.layout import Suite, Target
+from bot.core.suite.modules import module_name
+from bot.core.suite.source import SourceEncodingError, decode_source, non_utf8_declaration
 from bot.hooks.common import (
     EXIT_CHANGED,
     EXIT_OK,
@@ -32,14 +36,14 @@ from bot.hooks.common import (
     python_paths,
     read_staged,
     read_text,
-    read_texts,
     record_items,
-    referenced,
     write_text,
 )
 
 TYPE_CHECKING = False  # see bot.hooks.common
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bot.config import RepoConfig
     from bot.core.templates import PublicName
     from bot.hooks.audit import Item
@@ -47,18 +51,6 @@ if TYPE_CHECKING:
 
 HOOK = "tierbot-tests"
 TESTED_KINDS = frozenset({"function", "class"})
-
-# pytest's default import mode puts the directory of a conftest.py that is not inside a package
-# on sys.path, so plain `pytest` (not only `python -m pytest`) imports modules at the root.
-ROOT_CONFTEST = '''\
-"""Make modules at the repository root importable from the tests.
-
-pytest's default ``prepend`` import mode puts the directory of a ``conftest.py`` that
-is not inside a package on ``sys.path``, so a plain ``pytest`` finds the root modules
-just as ``python -m pytest`` does.
-"""
-'''
-_PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,20 +77,40 @@ def run(
     paths = [p for p in python_paths(repo, filenames) if is_module_to_test(p)]
     if not paths:
         return EXIT_OK
-    config, sources, problems = read_staged(repo, paths, config)
+    config, sources, problems = read_staged(repo, paths, config, declared_encodings=True)
     if problems:
         return nothing_written(HOOK, problems, out)
     wanted = {s.path: top_level_names(s.tree) for s in sources}
-    every = set().union(*wanted.values()) if wanted else set()
-    if not every:
+    if not any(wanted.values()):
         return EXIT_OK
-    tests = [f for f in repo.files() if is_python(f) and is_test_path(f)]
-    mentioned = referenced(every, read_texts(repo, tests))
-    missing = {path: names - mentioned for path, names in wanted.items() if names - mentioned}
+    suite = Suite(repo.files(), _reader(repo))
+    missing: dict[str, set[str]] = {}
+    for source in sources:
+        names = wanted[source.path]
+        if names:
+            covered = covered_names(suite, source.path, names, source_tree=source.tree)
+            if names - covered:
+                missing[source.path] = names - covered
     if not missing:
         return EXIT_OK
     sources = [s for s in sources if s.path in missing]
-    return _write_tests(repo, config or load_config(repo), sources, missing, out)
+    return _write_tests(repo, suite, config or load_config(repo), sources, missing, out)
+
+
+def _reader(repo: Repo) -> Callable[[str], str | None]:
+    """Read work-tree files as Python reads sources; None for what cannot be read so."""
+
+    def read(path: str) -> str | None:
+        try:
+            data = repo.guard.read_bytes(path)
+        except (UnsafePath, OSError):  # a link is never followed, as everywhere in the hooks
+            return None
+        try:
+            return decode_source(data).replace("\r\n", "\n")
+        except SourceEncodingError:
+            return None
+
+    return read
 
 
 def is_module_to_test(path: str) -> bool:
@@ -154,44 +166,22 @@ def _literal_all(tree: ast.Module) -> set[str] | None:
 class _Plan:
     """The new text of one test file, and what went into it."""
 
-    def __init__(self, path: str, original: str | None, newline: str) -> None:
-        self.path = path
+    def __init__(self, target: Target, original: str | None, newline: str) -> None:
+        self.target = target
+        self.path = target.path
         self.original = original  # the file as it is on disk; None: a new file
         self.newline = newline
         self.current = original
         self.items: list[tuple[Source, list[PublicName]]] = []
 
 
-def _test_path(path: str, import_name: str, files: Sequence[str], layout: str | None) -> str:
-    from bot.core.templates import test_path_for
-
+def _target(suite: Suite, path: str, import_name: str, layout: str | None) -> Target:
+    """The repository's own test file for ``path``, or the one ``hooks.tests_path`` names."""
     if layout is None:
-        return test_path_for(path, files)
+        return suite.target(path)
     package, _, module = import_name.rpartition(".")
     target = layout.replace("{module}", module).replace("{package}", package.replace(".", "/"))
-    return "/".join(part for part in target.split("/") if part)
-
-
-def _import_root(path: str, import_name: str) -> str:
-    parts = path.split("/")
-    depth = len(import_name.split(".")) + (1 if parts[-1] == "__init__.py" else 0)
-    return "/".join(parts[: max(len(parts) - depth, 0)])
-
-
-def _needs_root_conftest(repo: Repo, test_paths: Sequence[str]) -> bool:
-    # Links count as present: a conftest.py link is left alone, never written through.
-    if repo.guard.mode("conftest.py") is not None:
-        return False
-    for path in test_paths:
-        package = "/".join([*path.split("/")[:-1], "__init__.py"])
-        if repo.guard.mode(package) is not None:
-            return False
-    import re
-
-    for text in read_texts(repo, _PYTEST_CONFIGS):
-        if re.search(r"^\s*pythonpath\s*=", text, re.M):
-            return False
-    return True
+    return Target("/".join(part for part in target.split("/") if part))
 
 
 def _keeps_every_line(old: str, new: str) -> bool:
@@ -210,20 +200,49 @@ def _syntax_problem(path: str, text: str) -> str | None:
     return None
 
 
-def _write_tests(
+def _read_test_file(repo: Repo, target: str) -> tuple[str | None, str | None]:
+    """(text with LF line ends, None) of an existing test file; (None, problem) if unusable."""
+    try:
+        data = repo.guard.read_bytes(target)
+    except (FileNotFoundError, NotADirectoryError):
+        return None, None
+    except UnsafePath as exc:
+        return None, f"{target}:1: cannot be read: {exc.reason}"
+    except OSError as exc:
+        return None, f"{target}:1: cannot be read: {exc.strerror or exc}"
+    try:
+        text = decode_source(data).replace("\r\n", "\n")
+    except SourceEncodingError as exc:
+        return None, f"{target}:1: `{target}` {exc}"
+    declared = non_utf8_declaration(text)
+    if declared is not None:
+        # Extending it would mean writing it back in that encoding; tierbot writes UTF-8.
+        return None, f"{target}:1: `{target}` is not UTF-8 (declared {declared})"
+    problem = _syntax_problem(target, text)
+    return (None, f"{problem} (tests would be added here)") if problem else (text, None)
+
+
+def _newline(repo: Repo, path: str) -> str:
+    """The line ending an existing file uses ("\\n" for a new one), kept when it is extended."""
+    try:
+        found = read_text(repo, path)
+    except (UnsafePath, OSError, UnicodeDecodeError):
+        return "\n"
+    return found[1] if found is not None else "\n"
+
+
+def _plan(
     repo: Repo,
+    suite: Suite,
     config: RepoConfig,
     sources: Sequence[Source],
     missing: dict[str, set[str]],
     out: Echo,
-) -> int:
-    from bot.core.templates import module_import_name, public_names, skeleton_tests
+) -> tuple[dict[str, _Plan], list[str]]:
+    from bot.core.templates import public_names, skeleton_tests
 
-    started = time.monotonic()
-    files = repo.files()
     plans: dict[str, _Plan] = {}
     problems: list[str] = []
-    roots: set[str] = set()
     for source in sources:
         names = [
             n
@@ -232,22 +251,42 @@ def _write_tests(
         ]
         if not names:
             continue
-        import_name = module_import_name(source.path, [*files, source.path])
+        import_name = module_name(source.path, suite.fileset | {source.path})
         if not all(part.isidentifier() for part in import_name.split(".")):
             out(f"{HOOK}: {source.path}: skipped: {import_name!r} cannot be imported by tests")
             continue
-        target = _test_path(source.path, import_name, files, config.hooks.tests_path)
-        plan = plans.get(target) or _open_plan(repo, target)
-        if isinstance(plan, str):
-            problems.append(plan)
-            continue
-        plans[target] = plan
-        content = skeleton_tests(import_name, names, plan.current)
-        if content is None:
-            continue
-        plan.current = content
-        plan.items.append((source, names))
-        roots.add(_import_root(source.path, import_name))
+        target = _target(suite, source.path, import_name, config.hooks.tests_path)
+        plan = plans.get(target.path)
+        if plan is None:
+            original, problem = _read_test_file(repo, target.path)
+            if problem is not None:
+                problems.append(problem)
+                continue
+            newline = _newline(repo, target.path)
+            plan = plans[target.path] = _Plan(target, original, newline)
+        content = skeleton_tests(
+            import_name,
+            names,
+            plan.current,
+            source=source.text,
+            is_package=source.path.endswith("/__init__.py"),
+        )
+        if content is not None:
+            plan.current = content
+            plan.items.append((source, names))
+    return plans, problems
+
+
+def _write_tests(
+    repo: Repo,
+    suite: Suite,
+    config: RepoConfig,
+    sources: Sequence[Source],
+    missing: dict[str, set[str]],
+    out: Echo,
+) -> int:
+    started = time.monotonic()
+    plans, problems = _plan(repo, suite, config, sources, missing, out)
     if problems:
         return nothing_written(HOOK, problems, out)
     changed = [p for p in plans.values() if p.items and p.current is not None]
@@ -261,7 +300,10 @@ def _write_tests(
 
     from bot.hooks.formatting import format_written
 
-    written, items = _write_plans(repo, changed, roots, out)
+    written: list[Written] = []
+    items: list[Item] = []
+    for plan in changed:
+        written += _write_plan(repo, plan, items, out)
     format_written(repo.root, written, setting=config.hooks.format, out=out, hook=HOOK)
     record_items(repo, items, config=config, env=repo.env, out=out, hook=HOOK)
     elapsed = time.monotonic() - started
@@ -272,49 +314,28 @@ def _write_tests(
     return EXIT_CHANGED
 
 
-def _open_plan(repo: Repo, target: str) -> _Plan | str:
-    """The plan for extending (or creating) ``target``, or the problem line saying why not."""
-    try:
-        found = read_text(repo, target)
-    except UnsafePath as exc:
-        return f"{target}:1: cannot be read: {exc.reason}"
-    except (OSError, UnicodeDecodeError) as exc:
-        return f"{target}:1: cannot be read: {exc}"
-    original, newline = found if found is not None else (None, "\n")
-    if original is not None:
-        problem = _syntax_problem(target, original)
-        if problem:
-            return f"{problem} (tests would be added here)"
-    return _Plan(target, original, newline)
-
-
-def _write_plans(
-    repo: Repo, changed: Sequence[_Plan], roots: set[str], out: Echo
-) -> tuple[list[Written], list[Item]]:
-    """Write the test files (and a root conftest.py when one is needed); what was written."""
+def _write_plan(repo: Repo, plan: _Plan, items: list[Item], out: Echo) -> list[Written]:
     from bot.hooks.formatting import Written, added_ranges
 
-    written: list[Written] = []
-    items: list[Item] = []
-    for plan in changed:
-        assert plan.current is not None
-        write_text(repo, plan.path, plan.current, plan.newline)
-        if plan.original is None:
-            written.append(Written(plan.path, None))
-        else:
-            written.append(Written(plan.path, added_ranges(plan.original, plan.current)))
-        for source, names in plan.items:
-            listed = ", ".join(n.name for n in names)
-            out(f"{HOOK}: wrote {plan.path}: skeleton tests for {listed} ({source.path})")
-            count = sum(len(n) for _, n in plan.items)
-            share = (len(plan.current) - len(plan.original or "")) // count
-            for name in names:
-                items.append(_item(source.path, name.name, plan.path, len(source.text), share))
-    if "" in roots and _needs_root_conftest(repo, [p.path for p in changed]):
-        write_text(repo, "conftest.py", ROOT_CONFTEST)
-        written.append(Written("conftest.py", None))
-        out(f"{HOOK}: wrote conftest.py: lets plain pytest import the modules at the root")
-    return written, items
+    assert plan.current is not None
+    write_text(repo, plan.path, plan.current, plan.newline)
+    written = [
+        Written(plan.path, None)
+        if plan.original is None
+        else Written(plan.path, added_ranges(plan.original, plan.current))
+    ]
+    count = sum(len(n) for _, n in plan.items)
+    share = (len(plan.current) - len(plan.original or "")) // count
+    for source, names in plan.items:
+        listed = ", ".join(n.name for n in names)
+        out(f"{HOOK}: wrote {plan.path}: skeleton tests for {listed} ({source.path})")
+        for name in names:
+            items.append(_item(source.path, name.name, plan.path, len(source.text), share))
+    init = plan.target.init
+    if init is not None and repo.guard.mode(init) is None:  # a link counts as there
+        write_text(repo, init, "")
+        out(f"{HOOK}: wrote {init}: the new test directory is a package, so pytest can import")
+    return written
 
 
 def _item(path: str, name: str, test_path: str, read: int, wrote: int) -> Item:

@@ -10,10 +10,14 @@ The task text is untrusted: it only selects among fixed generators, names files 
 already be listed, and contributes signatures that are checked before they are copied (no calls
 or unknown names that would run when the new module is imported).
 
-One generator per task type: :mod:`.tests` (with :mod:`.skeletons`, the test text itself),
-:mod:`.stubs` (with :mod:`.signatures`, which reads and checks the task's signatures) and
-:mod:`.config_files`. They share :mod:`.request`, :mod:`.layout` (import names, test paths),
-:mod:`.text` (the task text) and :mod:`.names` (a module's public names, read with ``ast``).
+One generator per task type: :mod:`.tests` (with :mod:`.skeletons`, the test text itself,
+:mod:`.interface` and :mod:`.examples`, what the tests assert, and :mod:`.testfile`, an
+existing test file), :mod:`.stubs` (with :mod:`.signatures`, which reads and checks the task's
+signatures, and :mod:`.stub_imports`) and :mod:`.config_files`. They share :mod:`.request`,
+:mod:`.layout` (the files as generators see them), :mod:`.text` (the task text),
+:mod:`.render` (source as a formatter leaves it) and :mod:`.names` (a module's public names,
+read with ``ast`` by :mod:`.model`, :mod:`.classes` and :mod:`.module_facts`). Where tests go
+and what the repository's tests already cover is :mod:`bot.core.suite`, shared with the hook.
 """
 
 from __future__ import annotations

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.core.suite.layout import Suite
+from bot.core.suite.modules import import_root, is_dotted_identifier, module_name, norm
 from bot.core.templates.request import TemplateRequest
+
+__all__ = [
+    "Repo",
+    "dir_for_tests",
+    "import_root",
+    "is_dotted_identifier",
+    "module_import_name",
+    "module_name",
+    "test_path_for",
+    "uses_src_layout",
+]
 
 
 @dataclass(frozen=True)
@@ -19,60 +31,19 @@ class Repo:
 
     @classmethod
     def of(cls, request: TemplateRequest) -> Repo:
-        files = tuple(sorted({_norm(f) for f in request.files}))
+        files = tuple(sorted({norm(f) for f in request.files}))
         return cls(files, frozenset(files), request.read)
 
     def exists(self, path: str) -> bool:
         return path in self.fileset or self.read(path) is not None
 
-
-def _norm(path: str) -> str:
-    while path.startswith("./"):
-        path = path[2:]
-    return path
-
-
-def is_dotted_identifier(name: str) -> bool:
-    return bool(name) and all(
-        part.isidentifier() and not keyword.iskeyword(part) for part in name.split(".")
-    )
-
-
-def _import_root_index(parts: Sequence[str], fileset: frozenset[str]) -> int:
-    """How many leading path components sit above the directory that goes on ``sys.path``."""
-    dirs = list(parts[:-1])
-    top = len(dirs)
-    while top > 0 and "/".join(dirs[:top]) + "/__init__.py" in fileset:
-        top -= 1
-    # Namespace packages (no __init__.py) reach up to a src/ directory, or to the repo root.
-    if "src" in dirs[:top]:
-        return len(dirs[:top]) - dirs[:top][::-1].index("src")
-    if top < len(dirs):
-        return top
-    return 0
+    def suite(self) -> Suite:
+        return Suite(self.files, self.read)
 
 
 def module_import_name(path: str, files: Sequence[str]) -> str:
-    """The dotted name that imports ``path``: ``src/pkg/config.py`` -> ``pkg.config``.
-
-    Regular packages are climbed through their ``__init__.py`` files; above the top package (or
-    for namespace packages) a ``src/`` directory is the import root, otherwise the repo root.
-    """
-    return module_name(path, frozenset(_norm(f) for f in files))
-
-
-def module_name(path: str, fileset: frozenset[str]) -> str:
-    parts = _norm(path).split("/")
-    module = parts[_import_root_index(parts, fileset) :]
-    module[-1] = module[-1].removesuffix(".py")
-    if module[-1] == "__init__" and len(module) > 1:
-        module.pop()
-    return ".".join(module)
-
-
-def import_root(path: str, files: frozenset[str]) -> str:
-    parts = _norm(path).split("/")
-    return "/".join(parts[: _import_root_index(parts, files)])
+    """The dotted name that imports ``path``: ``src/pkg/config.py`` -> ``pkg.config``."""
+    return module_name(path, frozenset(norm(f) for f in files))
 
 
 def dir_for_tests(files: Iterable[str]) -> str:
@@ -83,15 +54,11 @@ def dir_for_tests(files: Iterable[str]) -> str:
     return "tests"
 
 
-def test_path_for(path: str, files: Sequence[str]) -> str:
-    """Test file for ``path``: ``tests/test_<module>.py`` (``test/`` if the repo uses that)."""
-    fileset = frozenset(_norm(f) for f in files)
-    return path_for_tests(path, fileset)
-
-
-def path_for_tests(path: str, fileset: frozenset[str]) -> str:
-    module = module_name(path, fileset).rsplit(".", 1)[-1]
-    return f"{dir_for_tests(fileset)}/test_{module}.py"
+def test_path_for(
+    path: str, files: Sequence[str], read: Callable[[str], str | None] | None = None
+) -> str:
+    """The test file for ``path`` in the repository's own layout (see :class:`Suite`)."""
+    return Suite(files, read or (lambda _: None)).target(path).path
 
 
 # Pytest must not treat this helper as a test when a test module imports it by name.

@@ -3,138 +3,17 @@
 from __future__ import annotations
 
 import ast
-import builtins
-import io
 import keyword
 import re
-import textwrap
-import tokenize
-from collections.abc import Iterator, Sequence
 
 from bot.core.templates.layout import Repo, module_name
 from bot.core.templates.names import FunctionNode
+from bot.core.templates.render import code, docstring
 from bot.core.templates.request import LINE_LENGTH, Declined
-from bot.core.templates.signatures import Sig, StubError, runtime_parts, stub_signatures
+from bot.core.templates.signatures import Sig, StubError, stub_signatures
+from bot.core.templates.stub_imports import runtime_unknowns, stub_imports
 from bot.core.templates.text import path_mentions, sentence, split_blocks
 from bot.core.types import EditSet, FileEdit
-
-# Names the stub may use without the task defining them, and where they come from.
-_KNOWN_IMPORTS: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "Annotated",
-            "Any",
-            "AnyStr",
-            "BinaryIO",
-            "ClassVar",
-            "Concatenate",
-            "Final",
-            "Generic",
-            "IO",
-            "Literal",
-            "NamedTuple",
-            "Never",
-            "NoReturn",
-            "Optional",
-            "ParamSpec",
-            "Protocol",
-            "Self",
-            "TextIO",
-            "TypeAlias",
-            "TypeVar",
-            "TypedDict",
-            "Union",
-            "cast",
-            "overload",
-            "runtime_checkable",
-        ],
-        "typing",
-    ),
-    **dict.fromkeys(
-        [
-            "AsyncGenerator",
-            "AsyncIterable",
-            "AsyncIterator",
-            "Awaitable",
-            "Callable",
-            "Collection",
-            "Container",
-            "Coroutine",
-            "Generator",
-            "Hashable",
-            "ItemsView",
-            "Iterable",
-            "Iterator",
-            "KeysView",
-            "Mapping",
-            "MutableMapping",
-            "MutableSequence",
-            "MutableSet",
-            "Reversible",
-            "Sequence",
-            "Sized",
-            "ValuesView",
-        ],
-        "collections.abc",
-    ),
-    **dict.fromkeys(["Path", "PurePath", "PurePosixPath"], "pathlib"),
-    **dict.fromkeys(["date", "timedelta", "timezone"], "datetime"),
-    **dict.fromkeys(["Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "auto"], "enum"),
-    **dict.fromkeys(["dataclass", "field", "KW_ONLY", "InitVar"], "dataclasses"),
-    **dict.fromkeys(["ABC", "abstractmethod"], "abc"),
-    **dict.fromkeys(["Counter", "OrderedDict", "defaultdict", "deque", "ChainMap"], "collections"),
-    **dict.fromkeys(["partial", "cached_property", "lru_cache", "cache"], "functools"),
-    **dict.fromkeys(["contextmanager", "asynccontextmanager"], "contextlib"),
-    **dict.fromkeys(["SimpleNamespace", "ModuleType", "TracebackType"], "types"),
-    "Decimal": "decimal",
-    "Fraction": "fractions",
-    "UUID": "uuid",
-    "Logger": "logging",
-    "Pattern": "re",
-    "Match": "re",
-}
-_KNOWN_MODULES = frozenset(
-    [
-        "abc",
-        "argparse",
-        "asyncio",
-        "base64",
-        "collections",
-        "contextlib",
-        "csv",
-        "dataclasses",
-        "datetime",
-        "decimal",
-        "enum",
-        "functools",
-        "hashlib",
-        "http",
-        "io",
-        "itertools",
-        "json",
-        "logging",
-        "math",
-        "os",
-        "pathlib",
-        "random",
-        "re",
-        "shutil",
-        "socket",
-        "sqlite3",
-        "string",
-        "subprocess",
-        "sys",
-        "tempfile",
-        "textwrap",
-        "threading",
-        "time",
-        "types",
-        "typing",
-        "urllib",
-        "uuid",
-    ]
-)
-_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 def _name_sentence(name: str, owner: str | None = None) -> str:
@@ -210,47 +89,12 @@ def _module_summary(text: str, target: str, import_name: str) -> str:
     return f"The ``{import_name}`` module (stubs to be implemented)."
 
 
-def _docstring(text: str, indent: str) -> list[str]:
-    # Untrusted text must stay inside the literal: escape backslashes, runs of three quotes
-    # and the quotes right before the closing ones.
-    safe = text.replace("\\", "\\\\")
-    trailing = len(safe) - len(safe.rstrip('"'))
-    safe = safe.rstrip('"').replace('"""', '\\"\\"\\"') + '\\"' * trailing
-    line = f'{indent}"""{safe}"""'
-    if len(line) <= LINE_LENGTH:
-        return [line]
-    wrapped = textwrap.wrap(safe, width=LINE_LENGTH - len(indent) - 3, break_long_words=False)
-    return [f'{indent}"""{wrapped[0]}', *(f"{indent}{w}" for w in wrapped[1:]), f'{indent}"""']
-
-
-def _code(node: ast.AST) -> str:
-    """``ast.unparse`` with the double quotes a formatter would choose for plain strings."""
-    code = ast.unparse(node)
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return code
-    for token in reversed(tokens):
-        text = token.string
-        if (
-            token.type == tokenize.STRING
-            and token.start[0] == token.end[0] == 1
-            and text.startswith("'")
-            and not text.startswith("'''")
-            and '"' not in text
-            and "\\" not in text
-        ):
-            start, end = token.start[1], token.end[1]
-            code = f'{code[:start]}"{text[1:-1]}"{code[end:]}'
-    return code
-
-
 def _argument(arg: ast.arg, default: ast.expr | None, prefix: str = "") -> str:
     text = prefix + arg.arg
     if arg.annotation is not None:
-        text += f": {_code(arg.annotation)}"
+        text += f": {code(arg.annotation)}"
     if default is not None:
-        text += (" = " if arg.annotation is not None else "=") + _code(default)
+        text += (" = " if arg.annotation is not None else "=") + code(default)
     return text
 
 
@@ -277,9 +121,9 @@ def _arguments(args: ast.arguments) -> list[str]:
 def _def_lines(sig: Sig, indent: str, owner: str | None) -> list[str]:
     node = sig.node
     assert isinstance(node, FunctionNode)
-    lines = [f"{indent}@{_code(d)}" for d in node.decorator_list]
+    lines = [f"{indent}@{code(d)}" for d in node.decorator_list]
     keyword_ = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
-    returns = f" -> {_code(node.returns)}" if node.returns else ""
+    returns = f" -> {code(node.returns)}" if node.returns else ""
     params = _arguments(node.args)
     one = f"{indent}{keyword_} {node.name}({', '.join(params)}){returns}:"
     if len(one) <= LINE_LENGTH:
@@ -289,7 +133,7 @@ def _def_lines(sig: Sig, indent: str, owner: str | None) -> list[str]:
         lines += [f"{indent}    {p}," for p in params]
         lines.append(f"{indent}){returns}:")
     doc = sig.description or _name_sentence(node.name, owner)
-    lines += _docstring(doc, indent + "    ")
+    lines += docstring(doc, indent + "    ")
     lines.append(f"{indent}    raise NotImplementedError")
     return lines
 
@@ -297,87 +141,23 @@ def _def_lines(sig: Sig, indent: str, owner: str | None) -> list[str]:
 def _class_lines(sig: Sig) -> list[str]:
     node = sig.node
     assert isinstance(node, ast.ClassDef)
-    lines = [f"@{_code(d)}" for d in node.decorator_list]
-    bases = [_code(b) for b in node.bases]
-    bases += [
-        f"{k.arg}={_code(k.value)}" if k.arg else f"**{_code(k.value)}" for k in node.keywords
-    ]
+    lines = [f"@{code(d)}" for d in node.decorator_list]
+    bases = [code(b) for b in node.bases]
+    bases += [f"{k.arg}={code(k.value)}" if k.arg else f"**{code(k.value)}" for k in node.keywords]
     lines.append(f"class {node.name}({', '.join(bases)}):" if bases else f"class {node.name}:")
-    lines += _docstring(sig.description or sentence(_words(node.name)), "    ")
+    lines += docstring(sig.description or sentence(_words(node.name)), "    ")
     if sig.fields:
         lines.append("")
         for f in sig.fields:
             if isinstance(f, ast.Assign):
-                lines.append(f"    {_code(f.targets[0])} = {_code(f.value)}")
+                lines.append(f"    {code(f.targets[0])} = {code(f.value)}")
                 continue
-            value = f" = {_code(f.value)}" if f.value is not None else ""
-            lines.append(f"    {_code(f.target)}: {_code(f.annotation)}{value}")
+            value = f" = {code(f.value)}" if f.value is not None else ""
+            lines.append(f"    {code(f.target)}: {code(f.annotation)}{value}")
     for method in sig.methods:
         lines.append("")
         lines += _def_lines(method, "    ", node.name)
     return lines
-
-
-def _all_nodes(items: Sequence[Sig]) -> Iterator[ast.AST]:
-    for item in items:
-        yield item.node
-        yield from item.fields
-        for method in item.methods:
-            yield method.node
-
-
-def _stub_imports(items: Sequence[Sig]) -> list[str]:
-    """Import lines for the standard-library names the signatures use."""
-    defined = {item.node.name for item in items}
-    modules: set[str] = set()
-    names: dict[str, set[str]] = {}
-    for node in _all_nodes(items):
-        roots: set[int] = set()
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Attribute):
-                value: ast.expr = sub.value
-                while isinstance(value, ast.Attribute):
-                    value = value.value
-                if isinstance(value, ast.Name):
-                    roots.add(id(value))
-        for sub in ast.walk(node):
-            if not isinstance(sub, ast.Name) or sub.id in defined:
-                continue
-            if id(sub) in roots and sub.id in _KNOWN_MODULES:
-                modules.add(sub.id)
-            elif sub.id in _KNOWN_IMPORTS:
-                names.setdefault(_KNOWN_IMPORTS[sub.id], set()).add(sub.id)
-            elif sub.id in _KNOWN_MODULES:
-                modules.add(sub.id)
-    lines = [f"import {m}" for m in sorted(modules)]
-    for module in sorted(names):
-        ordered = sorted(
-            names[module],
-            key=lambda n: (0 if n.isupper() and len(n) > 1 else 1 if n[0].isupper() else 2, n),
-        )
-        line = f"from {module} import {', '.join(ordered)}"
-        if len(line) <= LINE_LENGTH:
-            lines.append(line)
-        else:
-            lines += [f"from {module} import (", *(f"    {n}," for n in ordered), ")"]
-    return lines
-
-
-def _runtime_unknowns(items: Sequence[Sig]) -> list[tuple[str, str]]:
-    """(definition, name) pairs where import-time code would hit an undefined name."""
-    available = set(_BUILTIN_NAMES) | set(_KNOWN_IMPORTS) | set(_KNOWN_MODULES)
-    problems: list[tuple[str, str]] = []
-    for item in items:
-        parts = runtime_parts(item.node)
-        parts += [f.value for f in item.fields if f.value is not None]
-        for method in item.methods:
-            parts += runtime_parts(method.node)
-        for part in parts:
-            for sub in ast.walk(part):
-                if isinstance(sub, ast.Name) and sub.id not in available:
-                    problems.append((item.node.name, sub.id))
-        available.add(item.node.name)
-    return problems
 
 
 def _new_package_inits(target: str, repo: Repo) -> list[FileEdit]:
@@ -412,7 +192,7 @@ def generate_stub(repo: Repo, text: str) -> EditSet | Declined:
             "the task gives no signature to stub; write them as `def name(arg: type) -> type:` "
             "or `class Name:` lines, ideally in a code fence"
         )
-    unknown = _runtime_unknowns(items)
+    unknown = runtime_unknowns(items)
     if unknown:
         where, name = unknown[0]
         return Declined(
@@ -420,7 +200,7 @@ def generate_stub(repo: Repo, text: str) -> EditSet | Declined:
             "and it is not a known standard-library name"
         )
     import_name = module_name(target, repo.fileset | {target})
-    imports = _stub_imports(items)
+    imports = stub_imports(items)
     blocks = [
         "\n".join(
             _class_lines(item)
@@ -429,7 +209,7 @@ def generate_stub(repo: Repo, text: str) -> EditSet | Declined:
         )
         for item in items
     ]
-    head = "\n".join(_docstring(_module_summary(text, target, import_name), ""))
+    head = "\n".join(docstring(_module_summary(text, target, import_name), ""))
     head += "\n\nfrom __future__ import annotations\n"
     if imports:
         head += "\n" + "\n".join(imports) + "\n"

@@ -1,17 +1,13 @@
-"""The ``tests`` generator: skeleton tests for the modules a task names."""
+"""The ``tests`` generator: tests for the modules a task names, in the repository's layout."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from bot.core.templates.layout import (
-    Repo,
-    import_root,
-    is_dotted_identifier,
-    module_name,
-    path_for_tests,
-)
+from bot.core.suite.coverage import covered_names
+from bot.core.suite.layout import NOT_TESTABLE, Suite, Target
+from bot.core.suite.source import non_utf8_declaration
+from bot.core.templates.layout import Repo, is_dotted_identifier, module_name
 from bot.core.templates.names import parse, public_names
 from bot.core.templates.request import Declined
 from bot.core.templates.skeletons import skeleton_tests
@@ -24,20 +20,6 @@ def _syntax_problem(exc: SyntaxError) -> str:
     return f"a syntax error{where}: {exc.msg}"
 
 
-_NOT_TESTABLE = frozenset({"conftest.py", "setup.py", "noxfile.py", "__main__.py"})
-
-
-def _is_test_or_script(path: str) -> bool:
-    parts = path.split("/")
-    base = parts[-1]
-    return (
-        base in _NOT_TESTABLE
-        or base.startswith("test_")
-        or base.endswith("_test.py")
-        or any(p in {"tests", "test"} for p in parts[:-1])
-    )
-
-
 @dataclass
 class _Named:
     found: list[str] = field(default_factory=list)
@@ -46,7 +28,7 @@ class _Named:
     ambiguous: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
-def _named_modules(text: str, repo: Repo) -> _Named:
+def _named_modules(text: str, repo: Repo, suite: Suite) -> _Named:
     python_files = [f for f in repo.files if f.endswith(".py")]
     mentions: list[tuple[int, str, str]] = []  # (position, kind, mention)
     for match in PY_PATH.finditer(text):
@@ -76,7 +58,7 @@ def _named_modules(text: str, repo: Repo) -> _Named:
                 named.missing.append(mention)
         elif len(matches) > 1:
             named.ambiguous.append((mention, matches))
-        elif _is_test_or_script(matches[0]):
+        elif suite.is_test(matches[0]) or matches[0].rsplit("/", 1)[-1] in NOT_TESTABLE:
             if matches[0] not in named.excluded:
                 named.excluded.append(matches[0])
         elif matches[0] not in named.found:
@@ -84,34 +66,72 @@ def _named_modules(text: str, repo: Repo) -> _Named:
     return named
 
 
-def _pytest_sets_pythonpath(repo: Repo) -> bool:
-    for path in (
-        "pytest.ini",
-        ".pytest.ini",
-        "pytest.toml",
-        "pyproject.toml",
-        "setup.cfg",
-        "tox.ini",
-    ):
-        text = repo.read(path)
-        if text and re.search(r"^\s*pythonpath\s*=", text, re.M):
-            return True
-    return False
+def _unreadable(path: str) -> Declined:
+    # The workspace reads sources as Python does (UTF-8, or a PEP 263 declaration); a listed
+    # file it cannot read is almost always in neither.
+    return Declined(
+        f"`{path}` could not be read as text: it is not UTF-8 and declares no encoding "
+        "that decodes it"
+    )
 
 
-_ROOT_CONFTEST = '''\
-"""Make modules at the repository root importable from the tests.
+def _test_file_problem(test_path: str, existing: str) -> Declined | None:
+    declared = non_utf8_declaration(existing)
+    if declared is not None:
+        return Declined(
+            f"`{test_path}` is not UTF-8 (declared {declared}); the template tier writes UTF-8 "
+            "only and leaves it as it is"
+        )
+    try:
+        parse(existing)
+    except SyntaxError as exc:
+        return Declined(f"{test_path} has {_syntax_problem(exc)}; fix it before adding tests")
+    return None
 
-pytest's default ``prepend`` import mode puts the directory of a ``conftest.py`` that
-is not inside a package on ``sys.path``, so a plain ``pytest`` finds the root modules
-just as ``python -m pytest`` does.
-"""
-'''
+
+def _module_tests(
+    path: str, repo: Repo, suite: Suite, edits: dict[str, str]
+) -> tuple[Target, str | None] | Declined:
+    """The test file for one module and its new text (None: every name is covered)."""
+    source = repo.read(path)
+    if source is None:
+        return _unreadable(path)
+    try:
+        tree = parse(source)
+        names = public_names(source)
+    except SyntaxError as exc:
+        return Declined(
+            f"{path} has {_syntax_problem(exc)}; the template tier only reads valid Python"
+        )
+    if not names:
+        return Declined(f"{path} defines nothing public to test")
+    import_name = module_name(path, repo.fileset)
+    if not is_dotted_identifier(import_name):
+        return Declined(f"{path} cannot be imported: {import_name!r} is not a module name")
+    target = suite.target(path)
+    existing = edits.get(target.path, repo.read(target.path))
+    if existing is not None:
+        problem = _test_file_problem(target.path, existing)
+        if problem is not None:
+            return problem
+    covered = covered_names(
+        suite, path, [n.name for n in names], source_tree=tree, test_path=target.path
+    )
+    content = skeleton_tests(
+        import_name,
+        names,
+        existing,
+        source=source,
+        covered=covered,
+        is_package=path.endswith("/__init__.py"),
+    )
+    return target, content
 
 
 def generate_tests(repo: Repo, text: str) -> EditSet | Declined:
-    """Skeleton tests for the public names of each module the task names."""
-    named = _named_modules(text, repo)
+    """Tests for the public names of each module the task names that no test covers yet."""
+    suite = repo.suite()
+    named = _named_modules(text, repo, suite)
     if named.ambiguous:
         mention, matches = named.ambiguous[0]
         return Declined(
@@ -132,53 +152,27 @@ def generate_tests(repo: Repo, text: str) -> EditSet | Declined:
         )
     edits: dict[str, str] = {}
     owners: dict[str, str] = {}
-    roots: set[str] = set()
     for path in named.found:
-        source = repo.read(path)
-        if source is None:
-            return Declined(f"{path} is listed in the repository but could not be read")
-        try:
-            names = public_names(source)
-        except SyntaxError as exc:
+        result = _module_tests(path, repo, suite, edits)
+        if isinstance(result, Declined):
+            return result
+        target, content = result
+        if target.path in owners:
             return Declined(
-                f"{path} has {_syntax_problem(exc)}; the template tier only reads valid Python"
+                f"{owners[target.path]} and {path} would both get their tests in "
+                f"{target.path}; name them in separate tasks"
             )
-        if not names:
-            return Declined(f"{path} defines nothing public to test")
-        import_name = module_name(path, repo.fileset)
-        if not is_dotted_identifier(import_name):
-            return Declined(f"{path} cannot be imported: {import_name!r} is not a module name")
-        test_path = path_for_tests(path, repo.fileset)
-        if test_path in owners:
-            return Declined(
-                f"{owners[test_path]} and {path} would both get their tests in {test_path}; "
-                "name them in separate tasks"
-            )
-        owners[test_path] = path
-        existing = repo.read(test_path)
-        if existing is not None:
-            try:
-                parse(existing)
-            except SyntaxError as exc:
-                return Declined(
-                    f"{test_path} has {_syntax_problem(exc)}; fix it before adding tests"
-                )
-        content = skeleton_tests(import_name, names, existing)
+        owners[target.path] = path
         if content is not None:
-            edits[test_path] = content
-            roots.add(import_root(path, repo.fileset))
+            edits[target.path] = content
+            if target.init is not None and not repo.exists(target.init):
+                edits[target.init] = ""
     if not edits:
-        return Declined(
-            "every public name already has a test in "
-            + ", ".join(sorted(owners))
-            + "; behaviour tests need a model tier"
+        existing = [p for p in sorted(owners) if repo.exists(p)]
+        where = (
+            f"already has a test in {', '.join(existing)}"
+            if existing
+            else "is already covered by the repository's tests"
         )
-    test_dirs = {p.rsplit("/", 1)[0] for p in edits}
-    if (
-        "" in roots
-        and not repo.exists("conftest.py")
-        and not any(repo.exists(f"{d}/__init__.py") for d in test_dirs)
-        and not _pytest_sets_pythonpath(repo)
-    ):
-        edits["conftest.py"] = _ROOT_CONFTEST
+        return Declined(f"every public name {where}; behaviour tests need a model tier")
     return EditSet(tuple(FileEdit(path, edits[path]) for path in sorted(edits)))

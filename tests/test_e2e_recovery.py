@@ -109,7 +109,7 @@ def test_a_job_that_cannot_finish_tells_the_issue_why(
     assert "A human is needed: tierbot could not finish this task" in comment.body
     assert "422" in comment.body and "Starting" not in comment.body
     assert len(model_server.requests) == 1 and pulls(github_emulator) == []
-    with SqlLedger(url) as ledger, ledger._read() as session:
+    with SqlLedger(url) as ledger, ledger.read() as session:
         [failed] = session.query(JobORM).filter(JobORM.state == FAILED).all()
         assert failed.event == "issues" and failed.attempts == 1  # not retried 5 times
         assert "422" in failed.error

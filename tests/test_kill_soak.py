@@ -51,7 +51,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def working_pids(db_url: str) -> list[int]:
     """Worker processes holding a lease now (a lease owner is ``host:pid/token``)."""
-    with SqlLedger(db_url) as ledger, ledger._read() as session:
+    with SqlLedger(db_url) as ledger, ledger.read() as session:
         owners = session.scalars(select(JobORM.lease_owner).where(JobORM.state == "running"))
         return sorted({int(o.split("/")[0].rsplit(":", 1)[1]) for o in owners if o})
 
@@ -80,7 +80,7 @@ def kill_at_random(
 
 
 def ledger_figures(db_url: str) -> dict[str, int]:
-    with SqlLedger(db_url) as ledger, ledger._read() as session:
+    with SqlLedger(db_url) as ledger, ledger.read() as session:
         return {
             "interrupted attempts": session.scalar(
                 select(func.count()).where(AttemptRowORM.outcome == "interrupted")

@@ -89,7 +89,7 @@ def make_worker(
 
 
 def row(ledger: SqlLedger, job_id: int) -> JobORM:
-    with ledger._read() as session:
+    with ledger.read() as session:
         found = session.get(JobORM, job_id)
         assert found is not None
         session.expunge(found)  # keep its values after the session ends

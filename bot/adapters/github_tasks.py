@@ -76,7 +76,7 @@ class IssueTaskStore:
         self._clock = clock
 
     def get(self, repo: str, issue: int) -> IssueTask | None:
-        with self._ledger._read() as session:
+        with self._ledger.read() as session:
             row = session.scalar(
                 select(IssueTaskORM).where(IssueTaskORM.repo == repo, IssueTaskORM.issue == issue)
             )
@@ -95,7 +95,7 @@ class IssueTaskStore:
             )
 
     def save(self, item: IssueTask) -> None:
-        with self._ledger._write() as session:
+        with self._ledger.write() as session:
             row = session.scalar(
                 select(IssueTaskORM).where(
                     IssueTaskORM.repo == item.repo, IssueTaskORM.issue == item.issue
@@ -113,7 +113,7 @@ class IssueTaskStore:
             row.updated_at = self._clock()
 
     def refuse(self, refusal: Refusal) -> None:
-        with self._ledger._write() as session:
+        with self._ledger.write() as session:
             session.add(
                 RefusalORM(
                     repo=refusal.repo,
@@ -126,7 +126,7 @@ class IssueTaskStore:
             )
 
     def refusals(self, repo: str) -> list[Refusal]:
-        with self._ledger._read() as session:
+        with self._ledger.read() as session:
             rows = session.scalars(
                 select(RefusalORM).where(RefusalORM.repo == repo).order_by(RefusalORM.id)
             )

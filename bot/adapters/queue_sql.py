@@ -212,7 +212,7 @@ class SqlQueue:
 
     def _store(self, items: Sequence[Incoming]) -> list[Accepted]:
         now = self._clock()
-        with self._ledger._write() as session:
+        with self._ledger.write() as session:
             rows = session.execute(
                 select(DeliveryORM.delivery_id, DeliveryORM.status).where(
                     DeliveryORM.delivery_id.in_(list({item.delivery_id for item in items}))
@@ -253,7 +253,7 @@ class SqlQueue:
             received_at=self._clock(),
         )
         # suppress: a concurrent copy of the same delivery recorded it first.
-        with _storage_errors(), suppress(IntegrityError), self._ledger._write() as session:
+        with _storage_errors(), suppress(IntegrityError), self._ledger.write() as session:
             if session.get(DeliveryORM, delivery_id) is None:
                 session.add(row)
 
@@ -265,7 +265,7 @@ class SqlQueue:
     def claim(self, worker: str) -> Job | None:
         """Lease the oldest runnable job whose key has no older job still open."""
         now = self._clock()
-        with self._ledger._write() as session:
+        with self._ledger.write() as session:
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CLAIM_LOCK_KEY})
             older = aliased(JobORM)
@@ -320,7 +320,7 @@ class SqlQueue:
 
     def heartbeat(self, job: Job) -> bool:
         """Extend the lease; False when the job was taken by another worker meanwhile."""
-        with self._ledger._write() as session:
+        with self._ledger.write() as session:
             result = session.execute(
                 update(JobORM)
                 .where(
@@ -340,7 +340,7 @@ class SqlQueue:
 
     def complete(self, job: Job) -> None:
         now = self._clock()
-        with self._ledger._write() as session:
+        with self._ledger.write() as session:
             row = self._owned(session, job)
             if row is None:
                 return
@@ -351,7 +351,7 @@ class SqlQueue:
 
     def release(self, job: Job) -> None:
         """Give a job back unfinished and uncounted (its worker stopped; not the job's fault)."""
-        with self._ledger._write() as session:
+        with self._ledger.write() as session:
             row = self._owned(session, job)
             if row is not None:
                 row.state, row.lease_owner, row.lease_until = QUEUED, None, None
@@ -361,7 +361,7 @@ class SqlQueue:
         """Count a failure: queue the job again after ``retry_in_s`` while it has failed fewer
         than ``max_attempts`` times, else (or with None: a permanent error) fail it for good."""
         now = self._clock()
-        with self._ledger._write() as session:
+        with self._ledger.write() as session:
             row = self._owned(session, job)
             if row is None:
                 return
@@ -396,12 +396,12 @@ class SqlQueue:
 
     # --- inspection ----------------------------------------------------------------------
     def delivery_status(self, delivery_id: str) -> str | None:
-        with self._ledger._read() as session:
+        with self._ledger.read() as session:
             row = session.get(DeliveryORM, delivery_id)
             return row.status if row else None
 
     def counts(self) -> dict[str, int]:
-        with self._ledger._read() as session:
+        with self._ledger.read() as session:
             out: dict[str, int] = {}
             for state in session.scalars(select(JobORM.state)):
                 out[state] = out.get(state, 0) + 1

@@ -32,7 +32,7 @@ def start_tierbot(tmp_path: Path, emulator: GitHubEmulator, db_url: str) -> Tier
 
 def unfinished_rows(db_url: str) -> dict[str, int]:
     """Rows still marked running: ledger tasks, attempts without an outcome, issue tasks."""
-    with SqlLedger(db_url) as ledger, ledger._read() as session:
+    with SqlLedger(db_url) as ledger, ledger.read() as session:
         return {
             "tasks": session.scalar(select(func.count()).where(TaskRowORM.status == "running")),
             "attempts": session.scalar(select(func.count()).where(AttemptRowORM.outcome.is_(None))),

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.config import BudgetSpec, Price, TierSpec
 from bot.core import budget as money
 from bot.core.budget import Scope, Spend
 from bot.core.types import Completion, Message, Outcome, Usage
@@ -30,6 +29,7 @@ from bot.ports import (
     Models,
     Recorder,
 )
+from bot.spec import BudgetSpec, Price, TierSpec
 
 OK = "ok"
 REFUSED = "refused"

@@ -82,7 +82,7 @@ def test_a_noop_run_imports_nothing_heavy_and_writes_nothing(quiet_repo, entry, 
 
 
 def test_the_fast_path_defaults_are_the_packaged_defaults():
-    assert common.CONFIG_PATH == REPO_CONFIG_PATH
+    assert common.REPO_CONFIG_PATH is REPO_CONFIG_PATH
     assert common.DEFAULT_MARKER == DEFAULT_STUB_MARKER == HooksSpec().marker
     assert git_hook.HOOK_NAMES == HOOK_NAMES == HooksSpec().run
     assert HooksSpec().exclude == ()

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from bot.config import BudgetSpec, Price, TierSpec
 from bot.core.types import Message, Usage
+from bot.spec import BudgetSpec, Price, TierSpec
 
 # Fitting text into a context window estimates three characters per token, an over-estimate
 # for English and code (nearer four). It is not a bound: admission uses ``prompt_bound``.

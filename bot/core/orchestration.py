@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bot.config import RepoConfig
 from bot.core.escalation import LOCAL_RETRIES, Ladder
 from bot.core.plan import Plan
 from bot.core.routing import route
+from bot.spec import RepoConfig
 
 
 @dataclass(frozen=True)

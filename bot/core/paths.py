@@ -6,8 +6,8 @@ import functools
 import re
 from dataclasses import dataclass
 
-from bot.config import PathPolicy
 from bot.core.types import EditSet
+from bot.spec import PathPolicy
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config import PathPolicy, TaskTypeSpec
 from bot.core.answers import extract_json, without_quote
 from bot.core.paths import check_paths
 from bot.core.types import EditSet, FileEdit
+from bot.spec import PathPolicy, TaskTypeSpec
 
 # Bounds that keep a plan readable and its JSON inside the status comment's hidden marker
 # (GitHub refuses a comment over 65,536 characters; the table and the run state share it).

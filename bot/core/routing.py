@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.config import ConfigError, RepoConfig
 from bot.core.escalation import Ladder
 from bot.core.triage import triage
+from bot.spec import ConfigError, RepoConfig
 
 # What each default task type is for, as the planner and the triage step are told.
 TYPE_GUIDE = {

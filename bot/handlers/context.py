@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot import REPO_CONFIG_PATH
 from bot.access import DEFAULT_ACCESS, ModelAccess
 from bot.actions import GitHubAction
 from bot.config import ConfigError, Price, RepoConfig, load_config
@@ -20,7 +21,6 @@ from bot.ports import Ledger, Models
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 DONE_LABEL = "tierbot:done"
 NEEDS_HUMAN_LABEL = "tierbot:needs-human"
-CONFIG_PATH = ".github/tierbot.yml"
 
 
 class GitHubPort(Protocol):
@@ -92,9 +92,11 @@ class Context:
 
     def repo_config(self, event: Event) -> RepoConfig | ConfigError:
         assert event.repo is not None
-        text = self.github.file_text(event.repo.full_name, CONFIG_PATH, event.repo.default_branch)
+        text = self.github.file_text(
+            event.repo.full_name, REPO_CONFIG_PATH, event.repo.default_branch
+        )
         try:
-            return load_config(text, file=CONFIG_PATH, access=self.access)
+            return load_config(text, file=REPO_CONFIG_PATH, access=self.access)
         except ConfigError as exc:
             return exc
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from bot.hooks.common import Echo
 
 if TYPE_CHECKING:
-    from bot.config import RepoConfig
     from bot.ports import CallRecord
+    from bot.spec import RepoConfig
 
 TEMPLATE = "template"
 

@@ -16,22 +16,22 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from bot import REPO_CONFIG_PATH
 from bot.adapters.pathguard import PathGuard, UnsafePath
 
 # Not `typing.TYPE_CHECKING`, and plain classes rather than dataclasses below: typing and
 # dataclasses (which pulls in inspect) would be most of a no-op run's import time.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from bot.config import RepoConfig
     from bot.hooks.audit import Item
+    from bot.spec import RepoConfig
 
 EXIT_OK = 0
 EXIT_CHANGED = 1  # files were written, or a staged file could not be read: nothing committed
 EXIT_CONFIG = 2  # the repository config is invalid, or this is not a git work tree
 
-# bot.config's REPO_CONFIG_PATH and DEFAULT_STUB_MARKER, repeated so that a run in a repository
-# without a config file never imports bot.config and YAML (a test keeps them equal).
-CONFIG_PATH = ".github/tierbot.yml"
+# bot.spec's DEFAULT_STUB_MARKER, repeated so that a run in a repository without a config
+# file never imports the configuration (a test keeps them equal).
 DEFAULT_MARKER = "# tierbot: stub"
 
 # Names pytest and the template tier treat as scripts or fixtures, never as modules to test.
@@ -157,7 +157,7 @@ def repo_config(repo: Repo) -> RepoConfig | None:
     Deciding that there is nothing to do needs only the marker and the exclude globs, whose
     defaults are known here; the defaults file is parsed only once a hook writes.
     """
-    if not (repo.root / CONFIG_PATH).exists():
+    if not (repo.root / REPO_CONFIG_PATH).exists():
         return None
     return load_config(repo)
 

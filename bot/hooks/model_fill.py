@@ -30,11 +30,11 @@ from bot.hooks.common import Source
 from bot.hooks.stubs import Fill, Stub, apply, body_kind
 
 if TYPE_CHECKING:
-    from bot.config import BudgetSpec, RepoConfig, TierSpec
     from bot.core.budget import Scope, Spend
     from bot.core.types import Message
     from bot.metering import Meter, Metered
     from bot.ports import Admission, CallRecord, Models
+    from bot.spec import BudgetSpec, RepoConfig, TierSpec
 
 SYSTEM = (
     "You complete stubs in an existing Python module. Reply with exactly one ```python "

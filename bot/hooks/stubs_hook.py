@@ -36,10 +36,10 @@ from bot.hooks.common import (
 
 TYPE_CHECKING = False  # see bot.hooks.common
 if TYPE_CHECKING:
-    from bot.config import RepoConfig
     from bot.hooks.audit import Item
     from bot.hooks.stubs import Fill, Stub
     from bot.ports import Models
+    from bot.spec import RepoConfig
 
 HOOK = "tierbot-stubs"
 

@@ -44,10 +44,10 @@ TYPE_CHECKING = False  # see bot.hooks.common
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from bot.config import RepoConfig
     from bot.core.templates import PublicName
     from bot.hooks.audit import Item
     from bot.hooks.formatting import Written
+    from bot.spec import RepoConfig
 
 HOOK = "tierbot-tests"
 TESTED_KINDS = frozenset({"function", "class"})

@@ -55,6 +55,9 @@ from bot.core.routing import describe_types  # noqa: E402
 from bot.core.templates import generate  # noqa: E402
 from bot.core.types import EditSet, Message  # noqa: E402
 from bot.engine import Engine, make_task  # noqa: E402
+from bot.prompts import file_prompts  # noqa: E402
+
+PROMPTS = file_prompts()
 
 FIXTURE = ROOT / "bench" / "fixtures" / "shopkit"
 ISSUES = ROOT / "bench" / "fixtures" / "feature_issues.yml"
@@ -175,6 +178,7 @@ def orchestrate(issue: Mapping[str, Any], config: RepoConfig, repo: dict[str, st
         types=describe_types(config, sorted(known)),
         max_subtasks=config.plan.max_subtasks,
         protected=config.paths.protected,
+        prompts=PROMPTS,
     )
     answer = plan_answer(issue["plan"])
     verdict = review_answer(

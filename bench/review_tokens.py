@@ -40,6 +40,9 @@ from bot.core.review import (  # noqa: E402
     tokens_for,
     whole_diff_tokens,
 )
+from bot.prompts import file_prompts  # noqa: E402
+
+PROMPTS = file_prompts()
 
 
 @dataclass(frozen=True)
@@ -152,14 +155,14 @@ def synthetic() -> Iterator[Pull]:
 def measure(pull: Pull, budget: int) -> Row:
     config = load_config(None)
     diff = parse_diff(pull.diff)
-    plan = plan_review(diff, config, budget, title=pull.title)
+    plan = plan_review(diff, config, budget, title=pull.title, prompts=PROMPTS)
     return Row(
         name=pull.name,
         files=len(diff.files),
         skipped=len(plan.skipped),
         chunks=len(plan.chunks),
         sent=tokens_for(plan.chunks),
-        whole=whole_diff_tokens(pull.diff, title=pull.title),
+        whole=whole_diff_tokens(pull.diff, title=pull.title, prompts=PROMPTS),
     )
 
 

@@ -20,7 +20,6 @@ from bot.core.context import ContextTooLarge, build_context, fence, named_paths
 from bot.core.edits import EditError, check_syntax, parse_edits
 from bot.core.escalation import LOCAL_RETRIES, BudgetView, Ladder, StepKind, next_step
 from bot.core.paths import check_paths
-from bot.core.prompts import render
 from bot.core.routing import route
 from bot.core.templates import Declined, TemplateRequest, generate
 from bot.core.types import (
@@ -46,6 +45,7 @@ from bot.ports import (
     Workspace,
     WorkspaceError,
 )
+from bot.prompts import file_prompts
 
 STATUS_FOR_STEP = {
     StepKind.DONE: Status.DONE,
@@ -560,8 +560,10 @@ class Engine:
         return self._messages(task, tier, context, feedback)
 
     def _messages(self, task: Task, tier: TierSpec, context: Any, feedback: str) -> list[Message]:
-        system = render("system.md.j2", tier=tier.name, protected=list(self.config.paths.protected))
-        user = render(
+        system = file_prompts().render(
+            "system.md.j2", tier=tier.name, protected=list(self.config.paths.protected)
+        )
+        user = file_prompts().render(
             "task.md.j2",
             task_type=task.type,
             task_fenced=context.task_fenced,

@@ -13,7 +13,7 @@ from bot.core.context import (
     strip_html_comments,
     untrusted,
 )
-from bot.core.prompts import render
+from bot.prompts import file_prompts
 
 FILES = ["src/pkg/config.py", "src/pkg/__init__.py", "README.md"]
 SOURCES = {
@@ -67,7 +67,7 @@ def test_named_files_too_large_for_tier():
 
 def test_prompts_render_strictly():
     ctx = build_context("Add tests for src/pkg/config.py", FILES, SOURCES.get, 4000)
-    text = render(
+    text = file_prompts().render(
         "task.md.j2",
         task_type="tests",
         task_fenced=ctx.task_fenced,
@@ -82,4 +82,4 @@ def test_prompts_render_strictly():
     import jinja2
 
     with pytest.raises(jinja2.UndefinedError):
-        render("task.md.j2", task_type="tests")
+        file_prompts().render("task.md.j2", task_type="tests")

@@ -24,7 +24,7 @@ from bot.core.plan import (
     review_answer,
     validate_plan,
 )
-from bot.core.prompts import PROMPTS_DIR
+from bot.prompts import PROMPTS_DIR
 
 CONFIG = load_config(None)
 TYPES = plan_types(CONFIG.task_types)

@@ -18,6 +18,7 @@ from bot.core.planning import (
 from bot.core.routing import describe_types
 from bot.core.templates import Declined, generate
 from bot.core.types import EditSet
+from bot.prompts import file_prompts
 
 CONFIG = load_config(None)
 REPO = {
@@ -48,6 +49,8 @@ CSV = Subtask(
     depends_on=("models",),
     hard=True,
 )
+
+PROMPTS = file_prompts()
 TESTS = Subtask(
     "csv-tests",
     "tests",
@@ -71,6 +74,7 @@ def messages(feedback: str = "", text: str = "Add CSV export of carts"):
         max_subtasks=6,
         protected=CONFIG.paths.protected,
         feedback=feedback,
+        prompts=PROMPTS,
     )
 
 

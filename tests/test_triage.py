@@ -8,6 +8,7 @@ from bot.config import load_config
 from bot.core.plan import plan_types
 from bot.core.routing import describe_types, infer_type
 from bot.core.triage import FEATURE, UNCLEAR, parse_triage, triage, triage_messages
+from bot.prompts import file_prompts
 
 CONFIG = load_config(None)
 KNOWN = frozenset(CONFIG.task_types)
@@ -17,6 +18,8 @@ TRACEBACK = (
     "    handle.write(row)\n"
     "ValueError: I/O operation on closed file.\n"
 )
+
+PROMPTS = file_prompts()
 
 CASES = [
     # grunt work named by the title, paths and code never counted as words
@@ -120,7 +123,7 @@ def test_infer_type_is_the_triage_with_feature_when_unclear(text, expected):
 
 def messages(text: str):
     types = describe_types(CONFIG, sorted(plan_types(CONFIG.task_types)))
-    return triage_messages(text, types)
+    return triage_messages(text, types, prompts=PROMPTS)
 
 
 def test_the_triage_call_lists_the_types_and_fences_the_issue():

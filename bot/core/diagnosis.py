@@ -16,7 +16,7 @@ from bot.core.budget import CHARS_PER_TOKEN_WORST, estimate_tokens
 from bot.core.context import fence, strip_html_comments, untrusted
 from bot.core.diff import Diff, Side
 from bot.core.logs import excerpt, scrub
-from bot.core.prompts import render
+from bot.core.prompts import Prompts
 from bot.core.review import COST_PLACEHOLDER, ReviewComment
 from bot.core.types import Message
 
@@ -52,6 +52,7 @@ def debug_prompt(
     *,
     title: str = "",
     changed_files: Sequence[str] = (),
+    prompts: Prompts,
 ) -> DebugPrompt:
     """The diagnosis prompt for failing ``(job name, log text)`` pairs within ``budget`` tokens.
 
@@ -65,20 +66,8 @@ def debug_prompt(
     pr = untrusted(scrub(title))
     files = _changed_files(changed_files)
 
-    def build(sections: list[str], left_out: list[str]) -> tuple[Message, ...]:
-        logs_text = "\n\n".join(sections)
-        if left_out:
-            logs_text += "\n\nAlso failed; logs not included: " + ", ".join(
-                f"`{name}`" for name in left_out
-            )
-        system = render(PROMPT, part="system")
-        user = render(
-            PROMPT, part="user", pr_fenced=pr, changed_files=files, logs_text=logs_text.strip()
-        )
-        return Message("system", system), Message("user", user)
-
     names_bound = [name for name, _ in jobs]  # every name may end up in the "left out" line
-    base = sum(len(m.content) for m in build([], names_bound))
+    base = sum(len(m.content) for m in _messages(prompts, pr, files, [], names_bound))
     room = budget * CHARS_PER_TOKEN_WORST - base - 2 * CHARS_PER_TOKEN_WORST
     if room < MIN_JOB_CHARS:
         raise ValueError(
@@ -103,12 +92,27 @@ def debug_prompt(
                 whole if len(whole) <= limit else excerpt(text, max_chars=limit - _EXCERPT_PREFIX)
             )
             sections.append(_section(name, body))
-        messages = build(sections, omitted)
+        messages = _messages(prompts, pr, files, sections, omitted)
         tokens = sum(estimate_tokens(m.content) for m in messages)
         if tokens <= budget:
             return DebugPrompt(messages, tuple(n for n, _ in included), tuple(omitted), tokens)
         shares = [max(1, int(s * 0.9)) for s in shares]
     raise ValueError(f"could not fit the failing logs into {budget} tokens")
+
+
+def _messages(
+    prompts: Prompts, pr: str, files: str, sections: list[str], left_out: list[str]
+) -> tuple[Message, ...]:
+    logs_text = "\n\n".join(sections)
+    if left_out:
+        logs_text += "\n\nAlso failed; logs not included: " + ", ".join(
+            f"`{name}`" for name in left_out
+        )
+    system = prompts.render(PROMPT, part="system")
+    user = prompts.render(
+        PROMPT, part="user", pr_fenced=pr, changed_files=files, logs_text=logs_text.strip()
+    )
+    return Message("system", system), Message("user", user)
 
 
 def _section(name: str, body: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from bot.core.context import Context, fence
 from bot.core.logs import scrub
 from bot.core.plan import Plan, Subtask
-from bot.core.prompts import render
+from bot.core.prompts import Prompts
 from bot.core.templates import TemplateRequest
 from bot.core.types import Message, Task
 
@@ -28,16 +28,17 @@ def planner_messages(
     max_subtasks: int,
     protected: Sequence[str],
     feedback: str = "",
+    prompts: Prompts,
 ) -> list[Message]:
     """The planner's call: ``context`` from ``build_context`` over the issue text."""
-    system = render(
+    system = prompts.render(
         PROMPT,
         part="system",
         types=list(types.items()),
         max_subtasks=max_subtasks,
         protected=list(protected),
     )
-    user = render(
+    user = prompts.render(
         PROMPT,
         part="user",
         issue_fenced=scrub(context.task_fenced),

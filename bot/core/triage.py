@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot.core.answers import extract_json, without_quote
 from bot.core.context import strip_html_comments, untrusted
 from bot.core.logs import scrub
-from bot.core.prompts import render
+from bot.core.prompts import Prompts
 from bot.core.types import Message
 
 FEATURE = "feature"  # the orchestrator: a planner splits the issue into typed subtasks
@@ -286,14 +286,14 @@ def _by_body(
     return TriageDecision(UNCLEAR, "the words do not say which kind of work this is")
 
 
-def triage_messages(text: str, types: Mapping[str, str]) -> list[Message]:
+def triage_messages(text: str, types: Mapping[str, str], *, prompts: Prompts) -> list[Message]:
     """The one call to the cheapest tier: ``types`` maps each type it may pick to its guide."""
     cleaned = scrub(strip_html_comments(text)).strip()
     if len(cleaned) > MAX_TEXT_CHARS:
         cleaned = cleaned[:MAX_TEXT_CHARS] + "\n... (cut)"
     choices = [(name, guide) for name, guide in types.items() if name != FEATURE]
-    system = render(PROMPT, part="system", types=choices, feature=FEATURE)
-    user = render(PROMPT, part="user", issue_fenced=untrusted(cleaned))
+    system = prompts.render(PROMPT, part="system", types=choices, feature=FEATURE)
+    user = prompts.render(PROMPT, part="user", issue_fenced=untrusted(cleaned))
     return [Message("system", system), Message("user", user)]
 
 

@@ -54,6 +54,7 @@ from bot.handlers.pulls import (
     scratch_dir,
 )
 from bot.ports import WorkspaceError
+from bot.prompts import file_prompts
 from bot.router import Router
 
 router = Router()
@@ -119,6 +120,7 @@ def _diagnose(
             tier.context_tokens - tier.max_tokens,
             title=pull.title,
             changed_files=changed_paths(gh, repo, number),
+            prompts=file_prompts(),
         )
     except ValueError as exc:
         fail(ctx, task, repo, number, "the logs could not be fitted into a prompt", str(exc))

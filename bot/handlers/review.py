@@ -53,6 +53,7 @@ from bot.handlers.pulls import (
     scratch_dir,
 )
 from bot.metering import REFUSED
+from bot.prompts import file_prompts
 from bot.router import Router
 
 router = Router()
@@ -160,6 +161,7 @@ def _review(
             description=pull.body,
             heads=source.heads,
             triage=triage,
+            prompts=file_prompts(),
         )
     except ValueError as exc:
         post_failure(ctx, task, repo, number, previous, "the review could not be planned", str(exc))
@@ -249,7 +251,11 @@ def run_triage(
         return None, ""
     tier = config.tier(name)
     prompt = triage_prompt(
-        files, tier.context_tokens - tier.max_tokens, title=pull.title, description=pull.body
+        files,
+        tier.context_tokens - tier.max_tokens,
+        title=pull.title,
+        description=pull.body,
+        prompts=file_prompts(),
     )
     attempt = task.attempt(tier)
     result = task.call(attempt, tier, prompt.messages)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from bot.hooks.common import Echo
 
 if TYPE_CHECKING:
+    from bot.core.types import Usage
     from bot.ports import CallRecord
     from bot.spec import RepoConfig
 
@@ -77,8 +78,7 @@ def _record(
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.prices import load_price_table
     from bot.core import budget as money
-    from bot.core.types import Outcome, Status, Task, Usage
-    from bot.ports import CallRecord
+    from bot.core.types import Outcome, Status, Task
     from bot.settings import Settings
 
     senior_price = money.price_for(config.tier(config.ladder[-1]), load_price_table())
@@ -96,19 +96,7 @@ def _record(
                 repo=str(repo_root), task=task, start_tier=item.tier, ceiling=item.tier
             )
             attempt_id = ledger.start_attempt(task_id, number=1, tier=item.tier)
-            if item.call is None:
-                usage = Usage(
-                    money.estimate_tokens(
-                        "x" * item.read_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL
-                    ),
-                    money.estimate_tokens(
-                        "x" * item.wrote_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL
-                    ),
-                )
-                call = CallRecord(TEMPLATE, TEMPLATE, 0, 0, 0.0, time.monotonic() - started, "ok")
-            else:
-                call = item.call
-                usage = Usage(call.prompt_tokens, call.completion_tokens)
+            call, usage = _call(item, time.monotonic() - started)
             senior = money.cost(senior_price, usage) if call.outcome == "ok" else 0.0
             ledger.record_call(task_id, attempt_id, call)
             ledger.finish_attempt(
@@ -128,3 +116,19 @@ def _record(
                 cost_usd=call.cost_usd if call.outcome != "refused" else 0.0,
                 senior_cost_usd=senior,
             )
+
+
+def _call(item: Item, latency_s: float) -> tuple[CallRecord, Usage]:
+    """The item's model call, or the template tier's free one with the tokens it stood for."""
+    from bot.core import budget as money
+    from bot.core.types import Usage
+    from bot.ports import CallRecord
+
+    if item.call is not None:
+        return item.call, Usage(item.call.prompt_tokens, item.call.completion_tokens)
+    typical = money.CHARS_PER_TOKEN_TYPICAL
+    usage = Usage(
+        money.estimate_tokens("x" * item.read_chars, chars_per_token=typical),
+        money.estimate_tokens("x" * item.wrote_chars, chars_per_token=typical),
+    )
+    return CallRecord(TEMPLATE, TEMPLATE, 0, 0, 0.0, latency_s, "ok"), usage

@@ -37,6 +37,7 @@ from bot.hooks.common import (
 TYPE_CHECKING = False  # see bot.hooks.common
 if TYPE_CHECKING:
     from bot.hooks.audit import Item
+    from bot.hooks.formatting import Written
     from bot.hooks.stubs import Fill, Stub
     from bot.ports import Models
     from bot.spec import RepoConfig
@@ -92,11 +93,54 @@ def _fill(
     env: Mapping[str, str],
     models: Models | None,
 ) -> int:
-    from bot.hooks.audit import Item
+    started = time.monotonic()
+    fills, for_model = _template_fills(found, config.hooks.model_tier)
+    items: list[Item] = []
+    failed = False
+    notes: list[str] = []
+    if for_model:
+        from bot.hooks.model_fill import fill_with_model
+
+        try:
+            git_dir = repo.git_dir()
+        except HookError:
+            git_dir = None
+        phase = fill_with_model(
+            for_model, config=config, env=env, repo_root=repo.root, git_dir=git_dir, models=models
+        )
+        for path, extra in phase.fills.items():
+            fills.setdefault(path, []).extend(extra)
+        items += phase.items
+        notes += phase.notes
+        failed = phase.failed
+    written = _write(repo, {s.path: s for s, _ in found}, fills, items, out)
+    if written is None:
+        return EXIT_CHANGED
+    for note in notes:
+        out(f"{HOOK}: {note}")
+    from bot.hooks.formatting import format_written
+
+    format_written(repo.root, written, setting=config.hooks.format, out=out, hook=HOOK)
+    if items:
+        record_items(repo, items, config=config, env=env, out=out, hook=HOOK)
+    if written:
+        filled = sum(len(f) for f in fills.values())
+        out(
+            f"{HOOK}: {plural(filled, 'stub')} filled in {time.monotonic() - started:.2f}s; "
+            "review the changes, stage them and commit again"
+        )
+        return EXIT_CHANGED
+    if failed and config.hooks.strict:
+        return EXIT_CHANGED
+    return EXIT_OK
+
+
+def _template_fills(
+    found: Sequence[tuple[Source, Stub]], model_tier: str | None
+) -> tuple[dict[str, list[Fill]], list[tuple[Source, Stub]]]:
+    """The template tier's fills by path, and the stubs left for the model tier."""
     from bot.hooks.stubs import Fill, placeholder_body
 
-    started = time.monotonic()
-    model_tier = config.hooks.model_tier
     fills: dict[str, list[Fill]] = {}
     for_model: list[tuple[Source, Stub]] = []
     for source, stub in found:
@@ -114,34 +158,20 @@ def _fill(
                 note="template: placeholder raising NotImplementedError",
             )
         fills.setdefault(source.path, []).append(fill)
-    items: list[Item] = []
-    failed = False
-    notes: list[str] = []
-    if for_model:
-        from bot.hooks.model_fill import fill_with_model
+    return fills, for_model
 
-        try:
-            git_dir = repo.git_dir()
-        except HookError:
-            git_dir = None
-        phase = fill_with_model(
-            for_model,
-            config=config,
-            env=env,
-            repo_root=repo.root,
-            git_dir=git_dir,
-            models=models,
-        )
-        for path, extra in phase.fills.items():
-            fills.setdefault(path, []).extend(extra)
-        items += phase.items
-        notes += phase.notes
-        failed = phase.failed
 
-    from bot.hooks.formatting import Written, added_ranges, format_written
+def _write(
+    repo: Repo,
+    by_path: Mapping[str, Source],
+    fills: Mapping[str, list[Fill]],
+    items: list[Item],
+    out: Echo,
+) -> list[Written] | None:
+    """Write each filled file, adding the template tier's items; None if one does not compile."""
+    from bot.hooks.formatting import Written, added_ranges
     from bot.hooks.stubs import apply, new_def_lines
 
-    by_path = {s.path: s for s, _ in found}
     written: list[Written] = []
     for path, file_fills in fills.items():
         source = by_path[path]
@@ -150,37 +180,27 @@ def _fill(
             compile(new_text, path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError) as exc:  # a bug, never the developer's code: say so
             out(f"{HOOK}: {path}: not written: the filled file does not compile ({exc})")
-            return EXIT_CHANGED
+            return None
         write_text(repo, path, new_text, source.newline)
         written.append(Written(path, added_ranges(source.text, new_text)))
         for fill, line in new_def_lines(file_fills):
             out(f"{HOOK}: filled {path}:{line} {fill.stub.qualname} ({fill.note})")
             if fill.tier == "template":
-                items.append(
-                    Item(
-                        task_type="stub",
-                        title=f"stub body for {fill.stub.qualname} ({path})",
-                        detail=f"tierbot-stubs: body of {fill.stub.qualname} in "
-                        f"{path}:{fill.stub.def_line} ({fill.note})",
-                        read_chars=len(source.text),
-                        wrote_chars=len("\n".join(fill.body)),
-                    )
-                )
-    for note in notes:
-        out(f"{HOOK}: {note}")
-    format_written(repo.root, written, setting=config.hooks.format, out=out, hook=HOOK)
-    if items:
-        record_items(repo, items, config=config, env=env, out=out, hook=HOOK)
-    if written:
-        filled = sum(len(f) for f in fills.values())
-        out(
-            f"{HOOK}: {plural(filled, 'stub')} filled in {time.monotonic() - started:.2f}s; "
-            "review the changes, stage them and commit again"
-        )
-        return EXIT_CHANGED
-    if failed and config.hooks.strict:
-        return EXIT_CHANGED
-    return EXIT_OK
+                items.append(_template_item(path, source, fill))
+    return written
+
+
+def _template_item(path: str, source: Source, fill: Fill) -> Item:
+    from bot.hooks.audit import Item
+
+    return Item(
+        task_type="stub",
+        title=f"stub body for {fill.stub.qualname} ({path})",
+        detail=f"tierbot-stubs: body of {fill.stub.qualname} in "
+        f"{path}:{fill.stub.def_line} ({fill.note})",
+        read_chars=len(source.text),
+        wrote_chars=len("\n".join(fill.body)),
+    )
 
 
 if __name__ == "__main__":

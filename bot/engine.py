@@ -7,7 +7,6 @@ hands every write to the executor.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -32,6 +31,7 @@ from bot.core.types import (
     Status,
     Task,
     Usage,
+    slugify,
 )
 from bot.executor import Executor
 from bot.metering import Meter
@@ -52,12 +52,6 @@ STATUS_FOR_STEP = {
     StepKind.NEEDS_HUMAN: Status.NEEDS_HUMAN,
     StepKind.BUDGET_STOP: Status.BUDGET_STOP,
 }
-
-
-def slugify(text: str, *, limit: int = 48) -> str:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    slug = "-".join(words)[:limit].strip("-")
-    return slug or "task"
 
 
 def make_task(text: str, task_type: str, *, title: str | None = None) -> Task:

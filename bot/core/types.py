@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -109,3 +110,10 @@ class EditSet:
     @property
     def paths(self) -> tuple[str, ...]:
         return tuple(e.path for e in self.edits)
+
+
+def slugify(text: str, *, limit: int = 48) -> str:
+    """A branch- and file-safe name for a task: its words, lower case, joined by dashes."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    slug = "-".join(words)[:limit].strip("-")
+    return slug or "task"

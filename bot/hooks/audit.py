@@ -8,7 +8,6 @@ costs one note line, never the exit status.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,11 +22,6 @@ if TYPE_CHECKING:
     from bot.spec import RepoConfig
 
 TEMPLATE = "template"
-
-
-def _slug(text: str) -> str:
-    # bot.engine.slugify's rule, without importing the engine (and Jinja2) for one helper.
-    return "-".join(re.findall(r"[a-z0-9]+", text.lower()))[:48].strip("-") or "task"
 
 
 @dataclass(frozen=True)
@@ -78,7 +72,7 @@ def _record(
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.prices import load_price_table
     from bot.core import budget as money
-    from bot.core.types import Outcome, Status, Task
+    from bot.core.types import Outcome, Status, Task, slugify
     from bot.settings import Settings
 
     senior_price = money.price_for(config.tier(config.ladder[-1]), load_price_table())
@@ -90,7 +84,7 @@ def _record(
                 type=item.task_type,
                 text=item.detail,
                 title=item.title[:120],
-                slug=_slug(item.title),
+                slug=slugify(item.title),
             )
             task_id = ledger.start_task(
                 repo=str(repo_root), task=task, start_tier=item.tier, ceiling=item.tier

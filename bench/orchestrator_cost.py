@@ -44,7 +44,8 @@ from bot.config import Price, RepoConfig, TierSpec, load_config  # noqa: E402
 from bot.core.budget import CHARS_PER_TOKEN_TYPICAL, price_for, tokens_for_chars  # noqa: E402
 from bot.core.context import build_context, fence  # noqa: E402
 from bot.core.orchestration import climb, foreign_paths, schedule  # noqa: E402
-from bot.core.plan import Accepted, Plan, Subtask, plan_types, review_answer  # noqa: E402
+from bot.core.plan import Plan, Subtask  # noqa: E402
+from bot.core.plan_checks import Accepted, plan_types, review_answer  # noqa: E402
 from bot.core.planning import (  # noqa: E402
     context_paths,
     planner_messages,

@@ -93,7 +93,7 @@ def imported(module: Module) -> Iterator[tuple[int, str]]:
             base = node.module or ""
             if node.level:
                 package = module.name.split(".")
-                if not module.path.name == "__init__.py":
+                if module.path.name != "__init__.py":
                     package = package[:-1]
                 package = package[: len(package) - node.level + 1]
                 base = ".".join([*package, base] if base else package)
@@ -201,7 +201,11 @@ def test_a_private_use_is_seen():
     found = private_uses(Module(BOT / "x.py", "bot.x", tree, 3))
     assert found == ["line 2: ledger._write"]
     own = ast.parse(
-        "class A:\n    def __init__(self):\n        self._n = 1\n    def eq(self, o):\n        return o._n\n"
+        "class A:\n"
+        "    def __init__(self):\n"
+        "        self._n = 1\n"
+        "    def eq(self, o):\n"
+        "        return o._n\n"
     )
     assert private_uses(Module(BOT / "x.py", "bot.x", own, 5)) == []
 

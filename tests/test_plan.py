@@ -12,13 +12,15 @@ from bot.core.plan import (
     MAX_INSTRUCTIONS_CHARS,
     MAX_PLAN_CHARS,
     MAX_TITLE_CHARS,
-    Accepted,
     Plan,
-    Rejected,
     Subtask,
-    find_cycle,
     parse_plan,
     plan_from_json,
+)
+from bot.core.plan_checks import (
+    Accepted,
+    Rejected,
+    find_cycle,
     plan_types,
     retry_feedback,
     review_answer,

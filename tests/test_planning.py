@@ -6,7 +6,8 @@ import pytest
 
 from bot.config import load_config
 from bot.core.context import build_context
-from bot.core.plan import Plan, Subtask, plan_types
+from bot.core.plan import Plan, Subtask
+from bot.core.plan_checks import plan_types
 from bot.core.planning import (
     context_paths,
     planner_messages,

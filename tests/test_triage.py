@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import load_config
-from bot.core.plan import plan_types
+from bot.core.plan_checks import plan_types
 from bot.core.routing import describe_types, infer_type
 from bot.core.triage import FEATURE, UNCLEAR, parse_triage, triage, triage_messages
 from bot.prompts import file_prompts

@@ -14,8 +14,8 @@ from bot.core.plan_run import (
     PlanRun,
     PlanRunError,
     SubtaskState,
-    render_plan_table,
 )
+from bot.core.plan_table import render_plan_table
 from bot.core.state import decode_marker, encode_marker
 from bot.core.types import AttemptRecord, Outcome
 

@@ -1,13 +1,10 @@
 """Make text safe and short: scrub secrets (known values and shapes), excerpt errors of logs.
 
-Three strengths, for three kinds of text:
-
-- ``scrub`` (logs, error messages, issue text): token shapes, private keys, URL credentials,
-  and ``name=value`` / ``"name": "value"`` pairs whose name says secret.
-- ``scrub_tokens`` (code: prompts, diffs, comments quoting code): the shapes only, since the
-  ``name=value`` rule would blank ordinary code such as ``token = get_token()``.
-- ``Redactor``: the exact values of the secrets this process holds, before either of the above.
-
+Three strengths, for three kinds of text. ``scrub`` (logs, error messages, issue text): token
+shapes, private keys, URL credentials, and ``name=value`` / ``"name": "value"`` pairs whose
+name says secret. ``scrub_tokens`` (code: prompts, diffs, comments quoting code): the shapes
+only, since the ``name=value`` rule would blank ordinary code such as ``token = get_token()``.
+``Redactor``: the exact values of the secrets this process holds, before either of the above.
 Nothing here reads the environment: the values are handed in by the edge that built them.
 """
 

@@ -1,4 +1,4 @@
-"""A plan's run state: each subtask's progress and money, as JSON for the marker, as a table.
+"""A plan's run state: each subtask's progress and money, and as JSON for the marker.
 
 Pure and immutable: every transition returns a new :class:`PlanRun`. The task service stores
 ``to_json()`` in the status comment's hidden marker and in the ledger, so a restarted worker
@@ -13,7 +13,6 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.plan import Plan, plan_from_json
-from bot.core.state import money
 from bot.core.types import AttemptRecord, Outcome
 
 VERSION = 1
@@ -28,9 +27,6 @@ class SubtaskState(StrEnum):
     FAILED = "failed"  # stopped without a commit: budget, or a provider that refused the key
     NEEDS_HUMAN = "needs-human"  # its ceiling is reached
     CANCELLED = "cancelled"  # a relabel or `/tierbot stop` came first
-
-
-ICONS = {"pending": "…", "running": "⏳", "done": "✅", "failed": "❌", "needs-human": "🙋"}
 
 
 @dataclass(frozen=True)
@@ -292,34 +288,3 @@ def _money(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PlanRunError(f"a cost must be a number or null, not {value!r}")
     return float(value)
-
-
-# -- the table of the PR body and the status comment ------------------------------------------
-
-
-def _cell(text: str, limit: int = 80) -> str:
-    flat = " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;")
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def render_plan_table(run: PlanRun) -> str:
-    """The plan as a Markdown table: who did each part, in how many attempts, for how much."""
-    lines = [
-        "| subtask | type | tier | attempts | cost | state |",
-        "| - | - | - | - | - | - |",
-        f"| plan | — | {run.planner.tier} | {run.planner.attempts} | "
-        f"{money(run.planner.cost_usd)} | ✅ done |",
-    ]
-    for subtask, state in zip(run.plan.subtasks, run.subtasks, strict=True):
-        hard = " (hard)" if subtask.hard else ""
-        icon = ICONS.get(str(state.state), "⏹️")
-        lines.append(
-            f"| `{_cell(subtask.id, 40)}` {_cell(subtask.title)}{hard} | {_cell(subtask.type, 20)} "
-            f"| {state.tier or '—'} | {len(state.attempts)} | {money(state.cost_usd)} "
-            f"| {icon} {state.state} |"
-        )
-    lines += [
-        "",
-        f"**Total:** {money(run.cost_usd)} (all on senior: {money(run.senior_cost_usd)})",
-    ]
-    return "\n".join(lines)

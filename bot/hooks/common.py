@@ -9,7 +9,6 @@ they need inside the functions that write.
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from bot import REPO_CONFIG_PATH
-from bot.adapters.pathguard import PathGuard, UnsafePath
+from bot.adapters.pathguard import PathGuard
 
 # Not `typing.TYPE_CHECKING`, and plain classes rather than dataclasses below: typing and
 # dataclasses (which pulls in inspect) would be most of a no-op run's import time.
@@ -36,7 +35,6 @@ DEFAULT_MARKER = "# tierbot: stub"
 
 # Names pytest and the template tier treat as scripts or fixtures, never as modules to test.
 NOT_TESTABLE = frozenset({"conftest.py", "setup.py", "noxfile.py", "__main__.py"})
-_BINARY_PROBE = 8000  # bytes looked at for a NUL, as git does to call a file binary
 
 
 class HookError(Exception):
@@ -185,129 +183,12 @@ def excluded(path: str, globs: Sequence[str]) -> bool:
     return any(glob_match(path, pattern) for pattern in globs)
 
 
-class Source:
-    """A staged Python file that parses; ``tree`` is its module AST."""
-
-    __slots__ = ("newline", "path", "text", "tree")
-
-    def __init__(self, path: str, text: str, tree: ast.Module, newline: str) -> None:
-        self.path = path
-        self.text = text
-        self.tree = tree
-        self.newline = newline  # "\n" or "\r\n", kept when the file is written back
-
-
-def read_sources(
-    repo: Repo, paths: Iterable[str], *, declared_encodings: bool = False
-) -> tuple[list[Source], list[str]]:
-    """Parse each file; binary, undecodable and missing files are skipped silently.
-
-    With ``declared_encodings`` a file is read as Python reads it (UTF-8, or the encoding a
-    PEP 263 line declares); one that does not decode as it declares is a problem line.
-    Returns the sources and ``file:line: message`` lines for files that do not parse.
-    """
-    sources: list[Source] = []
-    problems: list[str] = []
-    for path in paths:
-        try:
-            data = repo.guard.read_bytes(path)
-        except (FileNotFoundError, NotADirectoryError):
-            continue  # deleted or renamed away since it was staged
-        except UnsafePath:
-            continue  # a link, a directory, a huge file: nothing a hook fills or tests
-        except OSError as exc:
-            problems.append(f"{path}:1: cannot be read: {exc.strerror or exc}")
-            continue
-        if b"\0" in data[:_BINARY_PROBE]:
-            continue
-        try:
-            raw = _decode(data, declared_encodings)
-        except ValueError as exc:
-            problems.append(f"{path}:1: `{path}` {exc}")
-            continue
-        if raw is None:
-            continue
-        newline = "\r\n" if "\r\n" in raw else "\n"
-        text = raw.replace("\r\n", "\n")
-        try:
-            tree = compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-            assert isinstance(tree, ast.Module)
-        except SyntaxError as exc:
-            problems.append(f"{path}:{exc.lineno or 1}: {exc.msg}")
-            continue
-        except (ValueError, RecursionError) as exc:
-            problems.append(f"{path}:1: cannot be parsed: {exc}")
-            continue
-        sources.append(Source(path, text, tree, newline))
-    return sources, problems
-
-
-def _decode(data: bytes, declared_encodings: bool) -> str | None:
-    if declared_encodings:
-        from bot.core.suite.source import SourceEncodingError, declared_encoding, decode_source
-
-        try:
-            return decode_source(data)
-        except SourceEncodingError:
-            if declared_encoding(data[:400].decode("latin-1")) is not None:
-                raise
-            return None  # not Python source Python could read: not a module to test
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
-
-
-def read_staged(
-    repo: Repo,
-    paths: Sequence[str],
-    config: RepoConfig | None,
-    *,
-    declared_encodings: bool = False,
-) -> tuple[RepoConfig | None, list[Source], list[str]]:
-    """Drop the ``paths`` the config excludes and parse the rest.
-
-    Returns the config (``config``, else the repository's file, else None: the defaults), the
-    sources and ``read_sources``'s problem lines.
-    """
-    if config is None:
-        config = repo_config(repo)
-    if config is not None:
-        paths = [p for p in paths if not excluded(p, config.hooks.exclude)]
-    sources, problems = read_sources(repo, paths, declared_encodings=declared_encodings)
-    return config, sources, problems
-
-
 def nothing_written(hook: str, problems: Sequence[str], out: Echo) -> int:
     """Print the problem lines of files a hook cannot use; it then writes nothing at all."""
     for line in problems:
         out(line)
     out(f"{hook}: nothing written: fix the {plural(len(problems), 'file')} above first")
     return EXIT_CHANGED
-
-
-def write_text(repo: Repo, path: str, text: str, newline: str = "\n") -> None:
-    """Write a file of the work tree; a path the guard refuses (a link) stops the hook."""
-    try:
-        repo.guard.write_text(path, text if newline == "\n" else text.replace("\n", newline))
-    except UnsafePath as exc:
-        raise HookError(f"{path}: not written: {exc.reason}", EXIT_CHANGED) from None
-    except OSError as exc:
-        raise HookError(f"{path}: not written: {exc.strerror or exc}", EXIT_CHANGED) from None
-
-
-def read_text(repo: Repo, path: str) -> tuple[str, str] | None:
-    """A work tree file as (text with "\n" line ends, its newline), None when it is absent.
-
-    Raises UnsafePath for a link or anything else the guard refuses, OSError when it cannot
-    be read and UnicodeDecodeError when it is not UTF-8.
-    """
-    try:
-        data = repo.guard.read_bytes(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    newline = "\r\n" if b"\r\n" in data[:_BINARY_PROBE] else "\n"
-    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"), newline
 
 
 def record_items(

@@ -21,7 +21,6 @@ from bot.hooks.common import (
     Echo,
     HookError,
     Repo,
-    Source,
     echo,
     file_hook_main,
     is_python,
@@ -29,10 +28,9 @@ from bot.hooks.common import (
     nothing_written,
     plural,
     python_paths,
-    read_staged,
     record_items,
-    write_text,
 )
+from bot.hooks.sources import Source, read_staged, write_text
 
 TYPE_CHECKING = False  # see bot.hooks.common
 if TYPE_CHECKING:

@@ -25,7 +25,6 @@ from bot.hooks.common import (
     NOT_TESTABLE,
     Echo,
     Repo,
-    Source,
     echo,
     file_hook_main,
     is_python,
@@ -34,11 +33,9 @@ from bot.hooks.common import (
     nothing_written,
     plural,
     python_paths,
-    read_staged,
-    read_text,
     record_items,
-    write_text,
 )
+from bot.hooks.sources import Source, read_staged, read_text, write_text
 
 TYPE_CHECKING = False  # see bot.hooks.common
 if TYPE_CHECKING:

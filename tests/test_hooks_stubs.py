@@ -15,7 +15,8 @@ from bot.config import load_config
 from bot.hooks import stubs_hook
 from bot.hooks.common import Repo
 from bot.hooks.model_fill import body_from_reply
-from bot.hooks.stubs import Fill, apply, find_stubs, new_def_lines, placeholder_body
+from bot.hooks.stub_fills import placeholder_body
+from bot.hooks.stubs import Fill, apply, find_stubs, new_def_lines
 from tests.support.model_server import ScriptedModelServer, http_error, reply
 from tests.support.repos import git, make_repo, tier_config
 

@@ -130,3 +130,46 @@ def read_text(repo: Repo, path: str) -> tuple[str, str] | None:
         return None
     newline = "\r\n" if b"\r\n" in data[:_BINARY_PROBE] else "\n"
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"), newline
+
+
+def syntax_problem(path: str, text: str) -> str | None:
+    try:
+        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{path}:{exc.lineno or 1}: {exc.msg}"
+    except (ValueError, RecursionError) as exc:
+        return f"{path}:1: cannot be parsed: {exc}"
+    return None
+
+
+def read_test_file(repo: Repo, target: str) -> tuple[str | None, str | None]:
+    """(text with LF line ends, None) of an existing test file; (None, problem) if unusable."""
+    from bot.core.suite.source import SourceEncodingError, decode_source, non_utf8_declaration
+
+    try:
+        data = repo.guard.read_bytes(target)
+    except (FileNotFoundError, NotADirectoryError):
+        return None, None
+    except UnsafePath as exc:
+        return None, f"{target}:1: cannot be read: {exc.reason}"
+    except OSError as exc:
+        return None, f"{target}:1: cannot be read: {exc.strerror or exc}"
+    try:
+        text = decode_source(data).replace("\r\n", "\n")
+    except SourceEncodingError as exc:
+        return None, f"{target}:1: `{target}` {exc}"
+    declared = non_utf8_declaration(text)
+    if declared is not None:
+        # Extending it would mean writing it back in that encoding; tierbot writes UTF-8.
+        return None, f"{target}:1: `{target}` is not UTF-8 (declared {declared})"
+    problem = syntax_problem(target, text)
+    return (None, f"{problem} (tests would be added here)") if problem else (text, None)
+
+
+def newline_of(repo: Repo, path: str) -> str:
+    """The line ending an existing file uses ("\\n" for a new one), kept when it is extended."""
+    try:
+        found = read_text(repo, path)
+    except (UnsafePath, OSError, UnicodeDecodeError):
+        return "\n"
+    return found[1] if found is not None else "\n"

@@ -137,7 +137,8 @@ def _template_fills(
     found: Sequence[tuple[Source, Stub]], model_tier: str | None
 ) -> tuple[dict[str, list[Fill]], list[tuple[Source, Stub]]]:
     """The template tier's fills by path, and the stubs left for the model tier."""
-    from bot.hooks.stubs import Fill, placeholder_body
+    from bot.hooks.stub_fills import placeholder_body
+    from bot.hooks.stubs import Fill
 
     fills: dict[str, list[Fill]] = {}
     for_model: list[tuple[Source, Stub]] = []

@@ -10,7 +10,6 @@ case, every name already covered, is decided without importing the template tier
 
 from __future__ import annotations
 
-import ast
 import time
 from collections.abc import Sequence
 
@@ -18,24 +17,23 @@ from bot.adapters.pathguard import UnsafePath
 from bot.core.suite.coverage import covered_names
 from bot.core.suite.layout import Suite, Target
 from bot.core.suite.modules import module_name
-from bot.core.suite.source import SourceEncodingError, decode_source, non_utf8_declaration
+from bot.core.suite.source import SourceEncodingError, decode_source
 from bot.hooks.common import (
     EXIT_CHANGED,
     EXIT_OK,
-    NOT_TESTABLE,
     Echo,
     Repo,
     echo,
     file_hook_main,
     is_python,
-    is_test_path,
     load_config,
     nothing_written,
     plural,
     python_paths,
     record_items,
 )
-from bot.hooks.sources import Source, read_staged, read_text, write_text
+from bot.hooks.interface import is_module_to_test, top_level_names
+from bot.hooks.sources import Source, newline_of, read_staged, read_test_file, write_text
 
 TYPE_CHECKING = False  # see bot.hooks.common
 if TYPE_CHECKING:
@@ -110,56 +108,6 @@ def _reader(repo: Repo) -> Callable[[str], str | None]:
     return read
 
 
-def is_module_to_test(path: str) -> bool:
-    """Not a test, fixture or script, and not private (``_impl.py``, ``_vendor/``)."""
-    if is_test_path(path) or path.rsplit("/", 1)[-1] in NOT_TESTABLE:
-        return False
-    parts = path.removesuffix(".py").split("/")
-    if parts[-1] == "__init__":
-        parts.pop()
-    return not any(part.startswith("_") for part in parts)
-
-
-def top_level_names(tree: ast.Module) -> set[str]:
-    """Module-level functions and classes that make up the module's interface.
-
-    With a literal ``__all__`` exactly those of its names the module defines; otherwise the
-    names without a leading underscore. (The template tier's ``public_names`` has the final
-    say; this is the cheap first look that lets a no-op run skip it.)
-    """
-    defined = {
-        node.name
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-    }
-    exported = _literal_all(tree)
-    if exported is not None:
-        return defined & exported
-    return {name for name in defined if not name.startswith("_")}
-
-
-def _literal_all(tree: ast.Module) -> set[str] | None:
-    names: set[str] | None = None
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value, extends = node.targets, node.value, False
-        elif isinstance(node, ast.AnnAssign | ast.AugAssign) and node.value is not None:
-            targets, value, extends = [node.target], node.value, isinstance(node, ast.AugAssign)
-        else:
-            continue
-        if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
-            continue
-        if not isinstance(value, ast.List | ast.Tuple):
-            return None  # computed: fall back to the naming rule
-        strings = {
-            e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
-        }
-        if not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts):
-            return None
-        names = strings if names is None or not extends else names | strings
-    return names
-
-
 class _Plan:
     """The new text of one test file, and what went into it."""
 
@@ -185,47 +133,6 @@ def _keeps_every_line(old: str, new: str) -> bool:
     """Every line of ``old`` is still in ``new``, in order: the file was extended, not rewritten."""
     remaining = iter(new.split("\n"))
     return all(line in remaining for line in old.rstrip("\n").split("\n"))
-
-
-def _syntax_problem(path: str, text: str) -> str | None:
-    try:
-        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as exc:
-        return f"{path}:{exc.lineno or 1}: {exc.msg}"
-    except (ValueError, RecursionError) as exc:
-        return f"{path}:1: cannot be parsed: {exc}"
-    return None
-
-
-def _read_test_file(repo: Repo, target: str) -> tuple[str | None, str | None]:
-    """(text with LF line ends, None) of an existing test file; (None, problem) if unusable."""
-    try:
-        data = repo.guard.read_bytes(target)
-    except (FileNotFoundError, NotADirectoryError):
-        return None, None
-    except UnsafePath as exc:
-        return None, f"{target}:1: cannot be read: {exc.reason}"
-    except OSError as exc:
-        return None, f"{target}:1: cannot be read: {exc.strerror or exc}"
-    try:
-        text = decode_source(data).replace("\r\n", "\n")
-    except SourceEncodingError as exc:
-        return None, f"{target}:1: `{target}` {exc}"
-    declared = non_utf8_declaration(text)
-    if declared is not None:
-        # Extending it would mean writing it back in that encoding; tierbot writes UTF-8.
-        return None, f"{target}:1: `{target}` is not UTF-8 (declared {declared})"
-    problem = _syntax_problem(target, text)
-    return (None, f"{problem} (tests would be added here)") if problem else (text, None)
-
-
-def _newline(repo: Repo, path: str) -> str:
-    """The line ending an existing file uses ("\\n" for a new one), kept when it is extended."""
-    try:
-        found = read_text(repo, path)
-    except (UnsafePath, OSError, UnicodeDecodeError):
-        return "\n"
-    return found[1] if found is not None else "\n"
 
 
 def _plan(
@@ -255,11 +162,11 @@ def _plan(
         target = _target(suite, source.path, import_name, config.hooks.tests_path)
         plan = plans.get(target.path)
         if plan is None:
-            original, problem = _read_test_file(repo, target.path)
+            original, problem = read_test_file(repo, target.path)
             if problem is not None:
                 problems.append(problem)
                 continue
-            newline = _newline(repo, target.path)
+            newline = newline_of(repo, target.path)
             plan = plans[target.path] = _Plan(target, original, newline)
         content = skeleton_tests(
             import_name,

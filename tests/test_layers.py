@@ -51,11 +51,26 @@ SERVICE_PACKAGES = ("handlers", "service")
 # Private names of the standard library meant for callers (namedtuple's API, os._exit).
 PUBLIC_PRIVATES = frozenset({"_replace", "_asdict", "_fields", "_make", "_exit"})
 
-# Files over the size limits while the redesign's other half splits them; the set is emptied
-# once both halves are merged. Each entry: path under bot/ -> why it is still large.
-KNOWN_SIZE_EXCEPTIONS: dict[str, str] = {}
-# Modules of the handlers that still import an adapter while the ports move (the other half).
-KNOWN_ADAPTER_IMPORTS: dict[str, str] = {}
+# Files over the size limits while other work splits them; emptied once that work is merged.
+# Each entry: path under bot/ -> who splits it. A file that fits fails its test until removed.
+KNOWN_SIZE_EXCEPTIONS: dict[str, str] = {
+    "adapters/github.py": "redesign part B: types / REST / git transport",
+    "adapters/github_auth.py": "redesign part B: the adapters/github package",
+    "cli.py": "redesign part B: one module per command group",
+    "engine.py": "redesign part B: run state, the loop, attempts",
+    "handlers/debug.py": "redesign part B: handlers become gates over the task service",
+    "handlers/review.py": "redesign part B: handlers become gates over the task service",
+    "adapters/queue_sql.py": "the queue work (issue 14) owns the SQL queue adapter",
+    "core/templates/signatures.py": "the free-tier work (issue 11) owns the template tier",
+}
+# Handler modules that still import an adapter while the ports move (redesign part B).
+KNOWN_ADAPTER_IMPORTS: dict[str, str] = {
+    "handlers/commands.py": "IssueTask from adapters/github_tasks",
+    "handlers/debug.py": "PushingWorkspace, GitHubError, PathGuard",
+    "handlers/pulls.py": "Refusal from adapters/github_tasks",
+    "handlers/review.py": "GitHubError",
+    "handlers/tasks.py": "PushingWorkspace, IssueTask, Refusal",
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,10 @@ def modules() -> list[Module]:
 
 
 MODULES = modules()
+
+
+def name_of(module: Module) -> str:
+    return module.rel
 
 
 def imported(module: Module) -> Iterator[tuple[int, str]]:
@@ -113,35 +132,72 @@ def test_the_rules_see_the_code():
     assert len(MODULES) > 100
 
 
-@pytest.mark.parametrize(
-    "module", [m for m in MODULES if under(m.name, "bot.core")], ids=lambda m: m.rel
-)
-def test_the_core_does_no_io(module: Module):
+CORE = [m for m in MODULES if under(m.name, "bot.core")]
+
+
+def core_problems(module: Module) -> list[str]:
     bad = [
         f"line {line}: imports {name}"
         for line, name in imported(module)
         if any(under(name, p) for p in CORE_FORBIDDEN)
     ]
     for node in ast.walk(module.tree):
-        if isinstance(node, ast.Attribute) and node.attr == "FileSystemLoader":
+        if isinstance(node, ast.ImportFrom):
+            names = {a.name for a in node.names}
+        else:
+            names = {node.attr} if isinstance(node, ast.Attribute) else set()
+        if "FileSystemLoader" in names:
             bad.append(f"line {node.lineno}: uses jinja2.FileSystemLoader")
-        if isinstance(node, ast.ImportFrom) and any(
-            a.name == "FileSystemLoader" for a in node.names
-        ):
-            bad.append(f"line {node.lineno}: imports FileSystemLoader")
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Name) and func.id == "open":
                 bad.append(f"line {node.lineno}: calls open()")
             if isinstance(func, ast.Attribute) and func.attr in FILE_IO:
                 bad.append(f"line {node.lineno}: calls .{func.attr}()")
+    return bad
+
+
+@pytest.mark.parametrize("module", CORE, ids=name_of)
+def test_the_core_does_no_io(module: Module):
+    bad = core_problems(module)
     assert bad == [], f"{module.rel}: " + "; ".join(bad)
+
+
+def synthetic(source: str, rel: str = "core/review/x.py") -> Module:
+    path = BOT / rel
+    parts = path.relative_to(BOT.parent).with_suffix("").parts
+    return Module(path, ".".join(parts), ast.parse(source), len(source.splitlines()))
+
+
+def test_core_io_is_seen():
+    source = (
+        "import subprocess\n"
+        "from ...config import load_config\n"
+        "from jinja2 import FileSystemLoader\n"
+        "def f(p):\n"
+        "    return p.read_text()\n"
+    )
+    assert core_problems(synthetic(source)) == [
+        "line 1: imports subprocess",
+        "line 2: imports bot.config",
+        "line 2: imports bot.config.load_config",
+        "line 3: uses jinja2.FileSystemLoader",
+        "line 5: calls .read_text()",
+    ]
+    assert core_problems(synthetic("from .chunks import plan_review\n")) == []
+
+
+def test_a_long_function_is_seen():
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    long = synthetic("def f():\n" + body)
+    assert long_functions(long) == [f"f (line 1, {MAX_FUNCTION_LINES + 1} lines)"]
+    assert long_functions(synthetic("def f():\n" + body.split("\n", 1)[1])) == []
 
 
 SERVICE = [m for m in MODULES if any(under(m.name, f"bot.{p}") for p in SERVICE_PACKAGES)]
 
 
-@pytest.mark.parametrize("module", SERVICE, ids=lambda m: m.rel)
+@pytest.mark.parametrize("module", SERVICE, ids=name_of)
 def test_handlers_and_the_service_reach_adapters_through_ports(module: Module):
     bad = [f"line {line}: {name}" for line, name in imported(module) if under(name, "bot.adapters")]
     if module.rel in KNOWN_ADAPTER_IMPORTS:
@@ -189,7 +245,7 @@ def private_uses(module: Module) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.rel)
+@pytest.mark.parametrize("module", MODULES, ids=name_of)
 def test_no_module_uses_another_modules_private_names(module: Module):
     bad = private_uses(module)
     assert bad == [], f"{module.rel}: " + "; ".join(bad)
@@ -220,7 +276,7 @@ def long_functions(module: Module) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.rel)
+@pytest.mark.parametrize("module", MODULES, ids=name_of)
 def test_no_module_or_function_is_too_long(module: Module):
     problems = long_functions(module)
     if module.lines > MAX_MODULE_LINES:

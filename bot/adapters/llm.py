@@ -44,10 +44,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot.adapters.llm_errors import PLACEHOLDER_API_KEY, classify
-from bot.config import TierSpec
 from bot.core.logs import scrub_tokens
 from bot.core.types import Completion, Message, Usage
 from bot.ports import ModelError, ModelErrorKind
+from bot.spec import TierSpec
 
 _TRANSIENT_RETRIES = 1  # one retry for a timeout or an unreachable server, shared
 _TRANSIENT_BACKOFF_S = 1.0

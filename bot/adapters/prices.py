@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.config import Price
+from bot.spec import Price
 
 PRICE_FILE = "model_prices_and_context_window_backup.json"
 _PER_MTOK = 1_000_000

@@ -79,7 +79,6 @@ def _scope_line(plan: ReviewPlan, failed: Sequence[Chunk]) -> str:
 def _moved_lines(moved: Sequence[Moved], *, used: int) -> list[str]:
     body_budget = MAX_SUMMARY_CHARS - 8000  # room for the lists below, the cost and the marker
     lines = ["", "#### Findings in this summary"]
-    used += sum(len(x) + 1 for x in lines)
     shown = 0
     for item in moved:
         entry = summary_entry(item)

@@ -83,3 +83,37 @@ def test_prompts_render_strictly():
 
     with pytest.raises(jinja2.UndefinedError):
         file_prompts().render("task.md.j2", task_type="tests")
+
+
+def test_the_core_renders_the_templates_it_is_handed():
+    # The core reads no template file: the triage builder renders what it is given.
+    from bot.core.prompts import TemplatePrompts
+    from bot.core.triage import triage_messages
+
+    prompts = TemplatePrompts({"triage.md.j2": "{{ part }}: {{ issue_fenced | default('-') }}"})
+    system, user = triage_messages("Fix the parser", {"fix": "a bug"}, prompts=prompts)
+    assert system.content == "system: -"
+    assert user.content.startswith("user: ") and "Fix the parser" in user.content
+    import jinja2
+
+    with pytest.raises(jinja2.TemplateNotFound):
+        prompts.render("review.md.j2", part="system")
+
+
+def test_the_packaged_prompts_are_every_template_file():
+    from bot.core.prompts import TemplatePrompts
+    from bot.prompts import PROMPTS_DIR
+
+    names = sorted(p.name for p in PROMPTS_DIR.glob("*.j2"))
+    assert names == [
+        "debug.md.j2",
+        "plan.md.j2",
+        "review.md.j2",
+        "system.md.j2",
+        "task.md.j2",
+        "triage.md.j2",
+    ]
+    prompts = file_prompts()
+    assert isinstance(prompts, TemplatePrompts)
+    for name in names:  # each one is loaded (an unknown name raises, as the test above shows)
+        assert prompts.environment.get_template(name).filename == "<template>"  # not a file

@@ -461,7 +461,7 @@ def replay(file: Path, event_name: str, dry_run: bool) -> None:
     for handler in handlers:
         click.echo(f"- {handler.__module__}.{handler.__name__}")
         handler(event, ctx)
-    if dry_run and not ctx.planned:
+    if dry_run and not ctx.executor.log:
         click.echo("no writes")
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from bot.actions import Commit
+from bot.actions import Commit, Push
 from bot.config import Price, RepoConfig, TierSpec
 from bot.core import budget as money
 from bot.core.context import ContextTooLarge, build_context, fence, named_paths
@@ -614,6 +614,8 @@ class Engine:
             produced.feedback = f"{exc}\n{exc.output}".strip()
             return
         produced.commit_sha = applied.commit_sha
+        if self.forge.pushes:
+            executor.apply(Push(workspace.branch))
         check = self.forge.run_check(workspace, self.config.check)
         if check is None:
             produced.awaiting_check = True

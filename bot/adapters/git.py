@@ -271,24 +271,26 @@ class CheckoutView:
 
 
 class PushingWorkspace(GitWorkspace):
-    """A workspace on a clone whose commits are pushed at once: on a forge a commit only
-    counts (and CI only runs) once it is on the remote branch."""
+    """A workspace on a clone of a forge's repository: a commit counts (and CI runs) only once
+    the executor's ``Push`` has sent it to the remote branch."""
 
     def __init__(
         self,
         repo: git.Repo,
         branch: str,
-        push: Callable[[Path, str], None],
+        push: Callable[[Path, str], object],
         *,
         base: str = "HEAD",
+        pushed: str | None = None,
     ) -> None:
         super().__init__(repo, branch)
         self._push = push
         self._base = base
+        self._pushed = pushed  # the remote branch's commit as last seen (None: no branch yet)
 
     @classmethod
     def on_branch(
-        cls, clone: Path, branch: str, base: str, push: Callable[[Path, str], None]
+        cls, clone: Path, branch: str, base: str, push: Callable[[Path, str], object]
     ) -> PushingWorkspace:
         """Check out ``branch`` from the remote if it exists, else start it from ``base``.
 
@@ -299,9 +301,11 @@ class PushingWorkspace(GitWorkspace):
             raise GitError(f"refusing to work on {branch}: tierbot only writes tierbot/* branches")
         repo = git.Repo(clone)
         remote_refs = {ref.remote_head for ref in repo.remotes.origin.refs}
-        start = f"origin/{branch}" if branch in remote_refs else f"origin/{base}"
+        on_remote = branch in remote_refs
+        start = f"origin/{branch}" if on_remote else f"origin/{base}"
         repo.git.checkout("--quiet", "-B", branch, start)
-        return cls(repo, branch, push, base=f"origin/{base}")
+        pushed = str(repo.head.commit.hexsha) if on_remote else None
+        return cls(repo, branch, push, base=f"origin/{base}", pushed=pushed)
 
     def committed(self, attempt: str) -> str | None:
         """The commit on this branch (since its base) whose attempt trailer is ``attempt``."""
@@ -321,9 +325,15 @@ class PushingWorkspace(GitWorkspace):
         if found is not None:  # a stopped worker pushed this attempt's commit already
             self.discard()
             return found
-        sha = super().commit(message, trailers)
+        return super().commit(message, trailers)
+
+    def push(self) -> None:
+        """Send the branch to the remote when it holds a commit the remote has not seen."""
+        head = self.head_sha()
+        if head == self._pushed:
+            return
         try:
             self._push(self.root, self.branch)
         except Exception as exc:
             raise PushFailed(f"the commit could not be pushed: {exc}") from exc
-        return sha
+        self._pushed = head

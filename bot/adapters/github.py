@@ -23,7 +23,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -37,6 +36,7 @@ from github.PaginatedList import PaginatedList
 from github.WorkflowJob import WorkflowJob
 
 from bot.adapters.askpass import askpass_env
+from bot.adapters.git import PushingWorkspace
 from bot.adapters.github_auth import (
     DEFAULT_API_URL,
     USER_AGENT,
@@ -53,6 +53,16 @@ from bot.adapters.github_auth import (
     run_with_retries,
 )
 from bot.ports import WorkspaceError
+from bot.ports.github import (
+    CheckRunInfo,
+    CommentInfo,
+    InlineComment,
+    IssueInfo,
+    JobInfo,
+    PullFile,
+    PullInfo,
+    WorkflowRunInfo,
+)
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -81,110 +91,6 @@ PUSHABLE_PREFIX = "tierbot/"
 ROLES = ("admin", "maintain", "write", "triage", "read", "none")
 # The operation a PyGithub request belongs to, for ``calls``; set by ``_call`` per thread.
 _operation: ContextVar[str] = ContextVar("tierbot_github_operation", default="unattributed")
-
-
-# -- what the forge returns ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IssueInfo:
-    number: int
-    title: str
-    body: str
-    state: str
-    author: str
-    labels: tuple[str, ...]
-    is_pull: bool
-    url: str
-
-
-@dataclass(frozen=True)
-class CommentInfo:
-    id: int
-    author: str
-    author_type: str  # "User" | "Bot" | "Organization"
-    body: str
-    app_id: int | None  # the App that posted it (``performed_via_github_app``), if any
-
-
-@dataclass(frozen=True)
-class PullInfo:
-    number: int
-    title: str
-    body: str
-    state: str
-    head_ref: str
-    head_sha: str
-    base_ref: str
-    author: str
-    url: str
-    draft: bool
-
-
-@dataclass(frozen=True)
-class PullFile:
-    path: str
-    status: str  # added | removed | modified | renamed | copied | changed | unchanged
-    additions: int
-    deletions: int
-    patch: str | None  # None for binary or very large files
-    previous_path: str | None
-
-
-@dataclass(frozen=True)
-class InlineComment:
-    """One inline review comment: ``line`` (and ``start_line`` for a range) on ``side``."""
-
-    path: str
-    line: int
-    body: str
-    side: str = "RIGHT"
-    start_line: int | None = None
-
-    def payload(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "path": self.path,
-            "line": self.line,
-            "side": self.side,
-            "body": self.body,
-        }
-        if self.start_line is not None and self.start_line != self.line:
-            out["start_line"] = self.start_line
-            out["start_side"] = self.side
-        return out
-
-
-@dataclass(frozen=True)
-class CheckRunInfo:
-    id: int
-    name: str
-    status: str
-    conclusion: str | None
-    head_sha: str
-    url: str
-
-
-@dataclass(frozen=True)
-class WorkflowRunInfo:
-    id: int
-    name: str
-    status: str
-    conclusion: str | None
-    head_sha: str
-    head_branch: str
-    event: str
-    url: str
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    id: int
-    run_id: int
-    name: str
-    status: str
-    conclusion: str | None
-    head_sha: str
-    url: str
 
 
 class GitTransportError(WorkspaceError):
@@ -815,6 +721,12 @@ class GitHubForge:
             args += ["--branch", branch]
         self._git("clone", repo, lambda env: git.Git().clone(*args, "--", url, str(dest), env=env))
         return Path(dest)
+
+    def checkout(self, repo: str, dest: Path, *, branch: str, base: str) -> PushingWorkspace:
+        """Clone ``repo`` into ``dest`` and check out ``branch`` (continued if it exists, else
+        started from ``base``); the workspace pushes through this forge."""
+        clone = self.clone(repo, dest)
+        return PushingWorkspace.on_branch(clone, branch, base, self.push)
 
     def push(self, workdir: Path, branch: str, *, force: bool = False) -> str:
         """Push ``branch`` (a ``tierbot/*`` branch) from ``workdir`` to its GitHub origin.

@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives import serialization
 from github import Auth
 
 from bot.core.logs import Redactor
+from bot.ports.github import GitHubError as GitHubError
+from bot.ports.github import GitHubRateLimited as GitHubRateLimited
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -47,32 +49,6 @@ _MESSAGE_CHARS = 400
 
 class GitHubConfigError(ValueError):
     """The App's settings are missing or unusable; the message names the variable."""
-
-
-class GitHubError(Exception):
-    """A GitHub request failed for good: ``status`` (None: no HTTP answer) and what GitHub said.
-
-    The message names the operation and never contains a credential.
-    """
-
-    def __init__(
-        self,
-        operation: str,
-        status: int | None,
-        message: str,
-        *,
-        retry_after: float | None = None,
-    ) -> None:
-        answer = f"GitHub answered {status}" if status is not None else "no answer from GitHub"
-        super().__init__(f"{operation}: {answer}: {message}")
-        self.operation = operation
-        self.status = status
-        self.detail = message
-        self.retry_after = retry_after
-
-
-class GitHubRateLimited(GitHubError):
-    """Rate limited for longer than the policy will wait; try again after ``retry_after`` s."""
 
 
 @dataclass(frozen=True)

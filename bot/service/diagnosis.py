@@ -1,0 +1,345 @@
+"""Diagnose red CI on a pull request with the senior tier; push the fix only where allowed.
+
+Triggers: the debug label (``tierbot:debug``) on a PR, and ``/tierbot debug``
+(``commands.py``), each only from a user with write access. The failing jobs' logs of the
+PR's head commit are scrubbed of secrets as soon as they are read, excerpted within the
+tier's budget and sent once; the diagnosis (likely cause, evidence lines, proposed fix) is one
+comment of the bot's, edited in place by its marker. A one-line fix on a line the PR changed
+is also posted as an inline suggestion (GitHub's "Commit suggestion" button). A fix *commit*
+is pushed only when ``debug.fix_commit`` is on, only to a ``tierbot/*`` branch of the same
+repository whose task is not running, and only inside ``paths``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+
+from bot.actions import Commit, PostReview, Push, ReviewLine, UpsertComment
+from bot.config import RepoConfig, TierSpec
+from bot.core.answers import without_quote
+from bot.core.diagnosis import (
+    DIAGNOSIS_MARKER,
+    Diagnosis,
+    DiagnosisOutputError,
+    Fix,
+    debug_prompt,
+    fix_comment,
+    parse_diagnosis,
+    render_diagnosis,
+)
+from bot.core.diff import DiffError, parse_diff
+from bot.core.edits import check_syntax
+from bot.core.logs import scrub
+from bot.core.paths import check_paths
+from bot.core.types import EditSet, FileEdit, Outcome, Status
+from bot.events import TASK_BRANCH, RepoRef
+from bot.ports import WorkspaceError
+from bot.ports.git import PatchError
+from bot.ports.github import GitHubError, GitHubPort, JobInfo, PullInfo, WorkflowRunInfo
+from bot.service.context import Context
+from bot.service.gate import comment_detail, comment_tier
+from bot.service.paid import CallFailed, PaidTask, no_answer, pull_task
+
+log = logging.getLogger("tierbot.debug")
+TASK_TYPE = "debug"
+RED = frozenset({"failure", "timed_out", "startup_failure"})
+
+
+# -- the diagnosis ---------------------------------------------------------------------------
+
+
+def diagnose_pull(ctx: Context, repo_ref: RepoRef, number: int, config: RepoConfig) -> None:
+    """Read the failing logs of the PR's head, ask the tier why, and post the diagnosis."""
+    tier = config.tier(comment_tier(config, TASK_TYPE))
+    ctx.executor.begin(
+        f"diagnose the red CI of {repo_ref.full_name}#{number} with the {tier.name} tier",
+        lambda: _start_diagnosis(ctx, repo_ref, number, config, tier),
+    )
+
+
+def _start_diagnosis(
+    ctx: Context, repo_ref: RepoRef, number: int, config: RepoConfig, tier: TierSpec
+) -> None:
+    repo, gh = repo_ref.full_name, ctx.github
+    pull = gh.pull(repo, number)
+    jobs, state = failing_jobs(gh, repo, pull.head_sha)
+    if not jobs:
+        say(ctx, repo, number, f"Nothing to diagnose: {state}.")
+        return
+    logs = read_logs(gh, repo, jobs, ctx.redactor)
+    if not logs:
+        say(ctx, repo, number, f"The logs of {_names(jobs)} could not be read (expired?).")
+        return
+    text = f"Diagnose the red CI of {repo}#{number} at {pull.head_sha}"
+    job = pull_task(TASK_TYPE, number, text=text, title=scrub(pull.title))
+    task = PaidTask.start(ctx, config, repo, job, tier.name)
+    ctx.echo(f"diagnosing {len(jobs)} failing job(s) of {repo}#{number} with the {tier.name} tier")
+    with task:
+        _diagnose(ctx, gh, task, repo_ref, number, config, tier, pull, logs)
+
+
+def _diagnose(
+    ctx: Context,
+    gh: GitHubPort,
+    task: PaidTask,
+    repo_ref: RepoRef,
+    number: int,
+    config: RepoConfig,
+    tier: TierSpec,
+    pull: PullInfo,
+    logs: list[tuple[str, str]],
+) -> None:
+    """Fit the logs into a prompt, ask the tier, post the diagnosis and, if allowed, the fix."""
+    repo = repo_ref.full_name
+    try:
+        prompt = debug_prompt(
+            logs,
+            tier.context_tokens - tier.max_tokens,
+            title=pull.title,
+            changed_files=changed_paths(gh, repo, number),
+        )
+    except ValueError as exc:
+        fail(ctx, task, repo, number, "the logs could not be fitted into a prompt", str(exc))
+        return
+    attempt = task.attempt(tier)
+    result = task.call(attempt, tier, prompt.messages)
+    if isinstance(result, CallFailed):
+        task.finish_attempt(attempt, result.outcome, "")
+        headline, status = no_answer(tier, refused=result.refused)
+        fail(ctx, task, repo, number, headline, result.reason, status=status)
+        return
+    try:
+        diagnosis = parse_diagnosis(result.text)
+    except DiagnosisOutputError as exc:
+        task.finish_attempt(attempt, Outcome.INVALID_EDIT, comment_detail(without_quote(exc)))
+        fail(ctx, task, repo, number, f"the {tier.name} tier failed", without_quote(exc))
+        return
+    committed, note = None, ""
+    if diagnosis.fix is not None and config.debug.fix_commit:
+        committed, note = push_fix(ctx, gh, repo_ref, pull, config, diagnosis, tier)
+    task.finish_attempt(
+        attempt, Outcome.GREEN, comment_detail(diagnosis.likely_cause), commit_sha=committed
+    )
+    body = render_diagnosis(
+        diagnosis,
+        cost_line=(f"{note}\n\n" if note else "") + task.cost_line(),
+        jobs=prompt.jobs,
+        omitted=prompt.omitted,
+    )
+    ctx.executor.apply(UpsertComment(repo, number, DIAGNOSIS_MARKER, body))
+    if committed is None:
+        post_suggestion(ctx, gh, repo, number, pull.head_sha, diagnosis)
+    task.finish(Status.DONE, comment_detail(diagnosis.likely_cause))
+    log.info("diagnosed %s#%s with the %s tier", repo, number, tier.name)
+
+
+def failing_jobs(gh: GitHubPort, repo: str, sha: str) -> tuple[list[JobInfo], str]:
+    """The failed jobs of the newest run of each workflow on ``sha``, or why there are none."""
+    latest: dict[str, WorkflowRunInfo] = {}
+    for run in gh.workflow_runs(repo, head_sha=sha):  # newest first
+        latest.setdefault(run.name or str(run.id), run)
+    short = sha[:7]
+    if not latest:
+        return [], f"no CI run was found for `{short}`"
+    red = [r for r in latest.values() if r.conclusion in RED]
+    jobs = [j for r in red for j in gh.jobs(repo, r.id) if j.conclusion in RED]
+    if jobs:
+        return jobs, ""
+    running = [r for r in latest.values() if r.status != "completed"]
+    if running:
+        return [], f"CI on `{short}` has not finished ({_names(running)} still running)"
+    if red:
+        return [], f"{_names(red)} failed on `{short}` without a failed job to read"
+    return [], f"CI on `{short}` is not red ({_names(latest.values())}: no failure)"
+
+
+def read_logs(
+    gh: GitHubPort, repo: str, jobs: Sequence[JobInfo], redact: Callable[[str], str] = scrub
+) -> list[tuple[str, str]]:
+    """(name, log) of each job whose log can still be read (GitHub keeps them for a while).
+
+    Scrubbed on arrival by ``redact`` (the process's redactor, which also knows the secret
+    values): no later step (prompt, error text, comment, log line) sees a raw log.
+    """
+    logs = []
+    for job in jobs:
+        try:
+            logs.append((redact(job.name), redact(gh.job_log(repo, job.id))))
+        except GitHubError as exc:
+            log.warning("the log of job %s of %s is unreadable: %s", job.id, repo, exc.status)
+    return logs
+
+
+def _names(runs: Iterable[JobInfo | WorkflowRunInfo]) -> str:
+    return ", ".join(f"`{scrub(str(r.name or r.id))}`" for r in runs)
+
+
+def changed_paths(gh: GitHubPort, repo: str, number: int) -> list[str]:
+    try:
+        return [f.path for f in gh.pull_files(repo, number)]
+    except GitHubError:
+        return []  # context for the model, not essential
+
+
+def post_suggestion(
+    ctx: Context, gh: GitHubPort, repo: str, number: int, sha: str, diagnosis: Diagnosis
+) -> None:
+    """The fix as an inline suggestion when it replaces a line the PR changed."""
+    fix = diagnosis.fix
+    if fix is None or fix.suggestion is None or fix.path is None or fix.line is None:
+        return
+    try:
+        diff = parse_diff(gh.pull_diff(repo, number))
+    except (GitHubError, DiffError):
+        return  # the suggestion is in the diagnosis comment anyway
+    comment = fix_comment(diagnosis, diff)
+    if comment is None:
+        return
+    line = ReviewLine(comment["path"], comment["line"], comment["side"], comment["body"])
+    body = "tierbot's proposed fix for the red CI, as a suggestion you can commit."
+    try:
+        ctx.executor.apply(PostReview(repo, number, sha, body, (line,)))
+    except GitHubError as exc:
+        log.warning("the fix suggestion on %s#%s was refused: %s", repo, number, exc.status)
+
+
+def say(ctx: Context, repo: str, number: int, text: str) -> None:
+    body = f"### tierbot diagnosis\n\n{text}\n\n{DIAGNOSIS_MARKER}\n"
+    ctx.executor.apply(UpsertComment(repo, number, DIAGNOSIS_MARKER, body))
+
+
+def fail(
+    ctx: Context,
+    task: PaidTask,
+    repo: str,
+    number: int,
+    headline: str,
+    detail: str,
+    *,
+    status: Status = Status.NEEDS_HUMAN,
+) -> None:
+    """Say on the PR that no diagnosis was posted, and why; nothing of a bad answer is shown."""
+    quoted = f"> {comment_detail(detail)}\n\n" if detail.strip() else ""
+    say(
+        ctx,
+        repo,
+        number,
+        f"⚠️ **No diagnosis was posted: {headline}.**\n\n{quoted}"
+        f"Ask again with `/tierbot debug`.\n\n{task.cost_line()}",
+    )
+    task.finish(status, f"{headline}: {comment_detail(detail)}")
+    ctx.echo(f"diagnosis of {repo}#{number} failed: {headline}")
+    log.warning("diagnosis of %s#%s failed: %s", repo, number, headline)
+
+
+# -- the fix commit --------------------------------------------------------------------------
+
+
+def push_fix(
+    ctx: Context,
+    gh: GitHubPort,
+    repo_ref: RepoRef,
+    pull: PullInfo,
+    config: RepoConfig,
+    diagnosis: Diagnosis,
+    tier: TierSpec,
+) -> tuple[str | None, str]:
+    """Commit and push the proposed fix on the PR's own tierbot branch: (sha, note)."""
+    repo, branch = repo_ref.full_name, pull.head_ref
+    fix = diagnosis.fix
+    assert fix is not None
+    if not branch.startswith("tierbot/"):
+        return None, (
+            f"The fix was not committed: `{scrub(branch)}` is not one of tierbot's branches "
+            "(tierbot pushes only to `tierbot/*`)."
+        )
+    match = TASK_BRANCH.match(branch)
+    item = ctx.store.get(repo, int(match.group(1))) if match else None
+    if item is not None and item.status == Status.RUNNING:
+        return None, (
+            f"The fix was not committed: the task of #{item.issue} is still running on "
+            f"`{branch}`, and its next attempt would race the fix."
+        )
+    dest = ctx.scratch_dir(repo, f"debug-{pull.number}")
+    try:
+        workspace = gh.checkout(repo, dest, branch=branch, base=pull.base_ref)
+        if workspace.head_sha() != pull.head_sha:
+            return None, (
+                f"The fix was not committed: `{branch}` of {repo} is not at the commit that "
+                "was diagnosed (a fork, or a newer push)."
+            )
+        edits = fix_edits(fix, workspace.read, ctx.git.apply_patch)
+        if isinstance(edits, str):
+            return None, f"The fix was not committed: {edits}."
+        violations = check_paths(edits, config.paths)
+        if violations:
+            reasons = "; ".join(v.reason for v in violations)
+            return None, f"The fix was not committed: {comment_detail(reasons)}."
+        errors = check_syntax(edits)
+        if errors:
+            why = comment_detail(errors[0])
+            return None, f"The fix was not committed: it does not parse ({why})."
+        cause = comment_detail(diagnosis.likely_cause)
+        commit = Commit(
+            edits,
+            message=(
+                f"Fix the red CI of #{pull.number}\n\n{cause}\n\n"
+                f"Proposed by the {tier.name} tier of tierbot."
+            ),
+            trailers={"Tierbot-Tier": tier.name, "Tierbot-Task": f"pr-{pull.number}-debug"},
+        )
+        with ctx.executor.on(workspace):
+            applied = ctx.executor.apply(commit)
+            ctx.executor.apply(Push(branch))
+    except WorkspaceError as exc:
+        return None, f"The fix was not committed: {comment_detail(str(exc))}."
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+    sha = applied.commit_sha
+    assert sha is not None  # the diagnosis runs only when the executor writes
+    return sha, f"Pushed the fix to `{branch}` as `{sha[:7]}`; CI runs on it."
+
+
+Patch = Callable[[str, dict[str, str], list[str]], dict[str, str | None]]
+
+
+def fix_edits(fix: Fix, read: Callable[[str], str | None], patch: Patch) -> EditSet | str:
+    """The fix as whole-file edits, or why it cannot be applied; ``patch`` applies a diff."""
+    if fix.path is not None and fix.line is not None and fix.suggestion is not None:
+        text = read(fix.path)
+        if text is None:
+            return f"`{comment_detail(fix.path)}` is not a text file of the branch"
+        lines = text.splitlines(keepends=True)
+        if fix.line > len(lines):
+            return f"`{comment_detail(fix.path)}` has no line {fix.line}"
+        old = lines[fix.line - 1]
+        ending = old[len(old.rstrip("\r\n")) :] or "\n"
+        new = [line + ending for line in fix.suggestion.split("\n")]
+        lines[fix.line - 1 : fix.line] = new
+        return EditSet((FileEdit(fix.path, "".join(lines)),))
+    if fix.diff is not None:
+        return diff_edits(fix.diff, read, patch)
+    return "the fix is described in prose, not as a change"
+
+
+def diff_edits(diff: str, read: Callable[[str], str | None], patch: Patch) -> EditSet | str:
+    """Apply the model's unified diff to a scratch copy of the files it touches."""
+    try:
+        paths = [f.path for f in parse_diff(diff).files]
+    except DiffError:
+        return "the proposed diff is not a unified diff"
+    if not paths:
+        return "the proposed diff changes nothing"
+    files = {p: text for p in paths if (text := read(p)) is not None}
+    try:
+        result = patch(diff, files, paths)
+    except PatchError as exc:
+        where = comment_detail(exc.path or "")
+        if exc.kind == "copy":
+            return f"`{where}` cannot be copied for the fix"
+        if exc.kind == "apply":
+            return f"the proposed diff does not apply ({comment_detail(exc.detail)})"
+        return f"the proposed diff leaves `{where}` unusable ({exc.detail})"
+    return EditSet(tuple(FileEdit(p, result[p]) for p in paths))

@@ -54,7 +54,7 @@ def running(**fields: Any) -> IssueTask:
 
 def test_a_reader_is_refused_and_the_refusal_recorded(tmp_path):
     gh = FakeGitHub(roles={"alice": "read"})
-    ctx, store, ledger, lines = fake_context(gh, tmp_path)
+    ctx, store, ledger, _lines = fake_context(gh, tmp_path)
     start_task_on_label(labeled(), ctx)
     assert gh.writes == [] and ledger.tasks == {}
     assert [r.reason for r in store.refused] == [

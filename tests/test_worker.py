@@ -20,7 +20,7 @@ from bot.adapters.ledger import SqlLedger
 from bot.adapters.queue_sql import FAILED, QUEUED, RUNNING, Job, JobORM, SqlQueue
 from bot.events import Event
 from bot.lease import LeaseLost
-from bot.router import Router
+from bot.dispatch import Router
 from bot.worker import PermanentError, Worker
 from tests.support.databases import database_url
 from tests.support.github_emulator import GitHubEmulator

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.events import Event
-from bot.router import Router
+from bot.dispatch import Router
 from bot.service.ci import take_ci
 from bot.service.context import Context
 

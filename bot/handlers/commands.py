@@ -13,7 +13,7 @@ import re
 
 from bot.core.context import strip_html_comments
 from bot.events import Event
-from bot.router import Router
+from bot.dispatch import Router
 from bot.service.commands import COMMANDS, Command, reply, shown
 from bot.service.context import Context
 from bot.service.gate import may_act

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core.types import Status
 from bot.events import Event
-from bot.router import Router
+from bot.dispatch import Router
 from bot.service.context import Context
 from bot.service.failures import hand_over
 from bot.service.tasks import driven_by

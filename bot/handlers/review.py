@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.config import ConfigError
 from bot.events import Event
-from bot.router import Router
+from bot.dispatch import Router
 from bot.service.context import Context
 from bot.service.gate import labelled_for, may_act
 from bot.service.review import TASK_TYPE, review_pull

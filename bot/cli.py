@@ -339,7 +339,7 @@ def serve(host: str, port: int, workers: int, env_file: Path | None) -> None:
 
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.queue_sql import SqlQueue
-    from bot.app import create_app
+    from bot.intake.web import create_app
 
     settings = _settings(env_file)
     if not settings.webhook_secret:

@@ -12,9 +12,9 @@ from typing import Any
 
 from bot.adapters.queue_sql import Job, SqlQueue
 from bot.core.logs import scrub
+from bot.dispatch import Router
 from bot.events import Event, EventError, parse_event
 from bot.lease import Guard, Lease, LeaseLost
-from bot.dispatch import Router
 
 log = logging.getLogger("tierbot.worker")
 # The worker stops writing this share of the lease before the database lets another worker

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.events import Event
 from bot.dispatch import Router
+from bot.events import Event
 from bot.service.ci import take_ci
 from bot.service.context import Context
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from bot.core.context import strip_html_comments
-from bot.events import Event
 from bot.dispatch import Router
+from bot.events import Event
 from bot.service.commands import COMMANDS, Command, reply, shown
 from bot.service.context import Context
 from bot.service.gate import may_act

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.events import Event
 from bot.dispatch import Router
+from bot.events import Event
 from bot.service.context import Context
 from bot.service.diagnosis import TASK_TYPE, diagnose_pull
 from bot.service.gate import labelled_for

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.core.types import Status
-from bot.events import Event
 from bot.dispatch import Router
+from bot.events import Event
 from bot.service.context import Context
 from bot.service.failures import hand_over
 from bot.service.tasks import driven_by

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.config import ConfigError
-from bot.events import Event
 from bot.dispatch import Router
+from bot.events import Event
 from bot.service.context import Context
 from bot.service.gate import labelled_for, may_act
 from bot.service.review import TASK_TYPE, review_pull

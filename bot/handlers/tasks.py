@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.config import ConfigError
 from bot.core.routing import type_for_label
 from bot.core.types import Status
-from bot.events import Event
 from bot.dispatch import Router
+from bot.events import Event
 from bot.service import tasks
 from bot.service.context import Context
 from bot.service.gate import may_act

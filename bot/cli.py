@@ -381,7 +381,7 @@ def worker(lease: float, env_file: Path | None) -> None:
     import threading
 
     from bot.adapters.github import is_permanent
-    from bot.adapters.github_auth import GitHubConfigError
+    from bot.adapters.github.auth import GitHubConfigError
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.queue_sql import SqlQueue
     from bot.handlers import build_router
@@ -393,7 +393,7 @@ def worker(lease: float, env_file: Path | None) -> None:
     redactor = settings.redactor()
     _protect_logs(redactor)
     try:
-        from bot.adapters.github_auth import GitHubApp
+        from bot.adapters.github.auth import GitHubApp
 
         GitHubApp.from_env(settings.env, redactor=redactor)
     except GitHubConfigError as exc:

@@ -125,7 +125,7 @@ class _Forges:
 
     def for_event(self, event: Event) -> GitHubPort:
         from bot.adapters.github import GitHubForge
-        from bot.adapters.github_auth import GitHubApp
+        from bot.adapters.github.auth import GitHubApp
         from bot.worker import PermanentError
 
         if event.installation_id is None:

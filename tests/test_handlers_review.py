@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.adapters.github_auth import GitHubError
+from bot.adapters.github.auth import GitHubError
 from bot.core.budget import estimate_tokens
 from bot.core.review import decode_marker
 from bot.core.types import Status

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.adapters.github import GitHubError, GitHubForge, GitHubRateLimited, InvalidName
 from bot.adapters.github import is_permanent as github_is_permanent
-from bot.adapters.github_auth import GitHubApp
+from bot.adapters.github.auth import GitHubApp
 from bot.adapters.ledger import SqlLedger
 from bot.adapters.queue_sql import FAILED, QUEUED, RUNNING, Job, JobORM, SqlQueue
 from bot.dispatch import Router

@@ -1,6 +1,6 @@
 """The GitHub port: what the service reads from and writes to GitHub, in the forge's own types.
 
-``bot/adapters/github.py: GitHubForge`` implements it over the REST API and git; the tests'
+``bot/adapters/github/rest.py: GitHubForge`` implements it over the REST API and git; the tests'
 ``FakeGitHub`` implements it from data. Every method returns these frozen dataclasses, never a
 client library's objects, so no caller can trigger a hidden request by touching an attribute.
 """

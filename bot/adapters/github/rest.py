@@ -35,9 +35,9 @@ from github.GithubObject import NotSet
 from github.PaginatedList import PaginatedList
 from github.WorkflowJob import WorkflowJob
 
-from bot.adapters.askpass import askpass_env
 from bot.adapters.git import PushingWorkspace
-from bot.adapters.github_auth import (
+from bot.adapters.github.askpass import askpass_env
+from bot.adapters.github.auth import (
     DEFAULT_API_URL,
     USER_AGENT,
     Failure,

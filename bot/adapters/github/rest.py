@@ -9,16 +9,13 @@ nothing until used) and without its own urllib3 retries: every operation goes th
 failure into ``GitHubError`` naming the operation. ``calls`` counts the API requests made per
 operation (retries included; ``installation_token`` for token exchanges).
 
-git goes over HTTPS to ``<server>/<owner>/<repo>.git`` with the token handed over by an askpass
-helper (``askpass.py``): never in a URL, a remote, argv, a log line or an exception. Only
-``tierbot/*`` branches are pushed, by an explicit non-forcing refspec to the verified origin.
+Clones and pushes go through the installation's git transport (``transport.py``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -26,9 +23,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
-import git
 import requests
 from github import Auth, Github, GithubException
 from github.GithubObject import NotSet
@@ -36,7 +32,6 @@ from github.PaginatedList import PaginatedList
 from github.WorkflowJob import WorkflowJob
 
 from bot.adapters.git import PushingWorkspace
-from bot.adapters.github.askpass import askpass_env
 from bot.adapters.github.auth import (
     DEFAULT_API_URL,
     USER_AGENT,
@@ -49,10 +44,19 @@ from bot.adapters.github.auth import (
     RetryPolicy,
     classify_requests_error,
     describe_body,
-    retry_delay,
     run_with_retries,
 )
-from bot.ports import WorkspaceError
+from bot.adapters.github.transport import (
+    GitTransport,
+    check_repo,
+    git_base_url,
+)
+from bot.adapters.github.transport import (
+    GitTransportError as GitTransportError,
+)
+from bot.adapters.github.transport import (
+    InvalidName as InvalidName,
+)
 from bot.ports.github import (
     CheckRunInfo,
     CommentInfo,
@@ -86,51 +90,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-_REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-PUSHABLE_PREFIX = "tierbot/"
 ROLES = ("admin", "maintain", "write", "triage", "read", "none")
 # The operation a PyGithub request belongs to, for ``calls``; set by ``_call`` per thread.
 _operation: ContextVar[str] = ContextVar("tierbot_github_operation", default="unattributed")
-
-
-class GitTransportError(WorkspaceError):
-    """A clone or push failed; ``output`` is git's scrubbed output. ``auth_refused``: GitHub
-    refused the installation token (expired or revoked), and the cached one was dropped.
-    ``permanent``: trying again cannot help (no permission, no such repository, a refusal)."""
-
-    def __init__(
-        self,
-        message: str,
-        output: str = "",
-        *,
-        auth_refused: bool = False,
-        permanent: bool = False,
-    ) -> None:
-        super().__init__(message, output)
-        self.auth_refused = auth_refused
-        self.permanent = permanent
-
-
-class InvalidName(ValueError):
-    """A repository or branch name GitHub would refuse; no request is made for it."""
-
-
-def git_base_url(api_url: str) -> str:
-    """Where git lives for an API URL: api.github.com -> github.com, ``host/api/v3`` -> host."""
-    parts = urlsplit(api_url.rstrip("/"))
-    path = parts.path
-    host = parts.netloc
-    if path.endswith("/api/v3"):
-        path = path[: -len("/api/v3")]
-    elif path in ("", "/") and host.startswith("api."):
-        host = host[len("api.") :]
-    return urlunsplit((parts.scheme, host, path, "", ""))
-
-
-def _check_repo(full_name: str) -> str:
-    if not _REPO_NAME.match(full_name) or ".." in full_name:
-        raise InvalidName(f"not an owner/name repository: {full_name!r}")
-    return full_name
 
 
 def _classify(exc: BaseException) -> Failure | None:
@@ -190,13 +152,20 @@ class GitHubForge:
         self.app = app
         self.installation_id = int(installation_id)
         self.api_url = (api_url or app.api_url).rstrip("/")
-        self.git_url = (git_url or git_base_url(self.api_url)).rstrip("/")
         self.retry = retry or app.retry
         self._sleep = sleep or app.sleep
         self._clock = clock or app.clock
         self._bot_login = bot_login
         self.calls: Counter[str] = Counter()  # API requests by operation
-        self.git_calls: Counter[str] = Counter()  # git clone/push processes run
+        self.git = GitTransport(
+            git_url or git_base_url(self.api_url),
+            token=self._token,
+            invalidate=lambda: self.app.invalidate(self.installation_id),
+            retry=self.retry,
+            sleep=self._sleep,
+            clock=self._clock,
+            redact=app.redact,
+        )
         self._lock = threading.Lock()
         self._default_branch: dict[str, str] = {}
         self._download: requests.Session | None = None
@@ -275,7 +244,7 @@ class GitHubForge:
             _operation.reset(reset)
 
     def _repo(self, full_name: str) -> Any:
-        return self._gh.get_repo(_check_repo(full_name))
+        return self._gh.get_repo(check_repo(full_name))
 
     def _raw(
         self, method: str, path: str, *, accept: str | None = None, body: Any = None
@@ -294,7 +263,7 @@ class GitHubForge:
 
         def attempt() -> str:
             _, data = self._requester.requestJsonAndCheck(
-                "GET", f"/repos/{_check_repo(repo)}/collaborators/{quote(user, safe='')}/permission"
+                "GET", f"/repos/{check_repo(repo)}/collaborators/{quote(user, safe='')}/permission"
             )
             role = str(data.get("role_name") or "")
             # Custom organisation roles have their own names; fall back to the base level.
@@ -385,7 +354,7 @@ class GitHubForge:
     def _patch_comment(self, repo: str, comment_id: int, body: str) -> None:
         self._requester.requestJsonAndCheck(
             "PATCH",
-            f"/repos/{_check_repo(repo)}/issues/comments/{int(comment_id)}",
+            f"/repos/{check_repo(repo)}/issues/comments/{int(comment_id)}",
             input={"body": body},
         )
 
@@ -449,7 +418,7 @@ class GitHubForge:
 
     def find_pull(self, repo: str, head_branch: str) -> PullInfo | None:
         """The open PR from ``head_branch`` of this repository, if there is one."""
-        owner = _check_repo(repo).split("/")[0]
+        owner = check_repo(repo).split("/")[0]
 
         def attempt() -> PullInfo | None:
             pulls = self._repo(repo).get_pulls(state="open", head=f"{owner}:{head_branch}")
@@ -498,7 +467,7 @@ class GitHubForge:
 
         def attempt() -> str:
             status, headers, output = self._raw(
-                "GET", f"/repos/{_check_repo(repo)}/pulls/{int(number)}", accept=_DIFF
+                "GET", f"/repos/{check_repo(repo)}/pulls/{int(number)}", accept=_DIFF
             )
             if status >= 300:
                 raise HttpFailure(Failure(status, headers, _describe_text(output)))
@@ -599,7 +568,7 @@ class GitHubForge:
                 for job in PaginatedList(
                     WorkflowJob,
                     self._requester,
-                    f"/repos/{_check_repo(repo)}/actions/runs/{int(run_id)}/jobs",
+                    f"/repos/{check_repo(repo)}/actions/runs/{int(run_id)}/jobs",
                     None,
                     list_item="jobs",
                 )
@@ -613,7 +582,7 @@ class GitHubForge:
 
         def attempt() -> str:
             status, headers, output = self._raw(
-                "GET", f"/repos/{_check_repo(repo)}/actions/jobs/{int(job_id)}/logs"
+                "GET", f"/repos/{check_repo(repo)}/actions/jobs/{int(job_id)}/logs"
             )
             if status == 200:
                 return output
@@ -638,7 +607,7 @@ class GitHubForge:
     # -- branches ---------------------------------------------------------------------------
 
     def default_branch(self, repo: str) -> str:
-        key = _check_repo(repo).lower()
+        key = check_repo(repo).lower()
         with self._lock:
             known = self._default_branch.get(key)
         if known is not None:
@@ -658,69 +627,25 @@ class GitHubForge:
             )
         )
 
-    # -- git over HTTPS ---------------------------------------------------------------------
+    # -- git, through the transport ---------------------------------------------------------
+
+    @property
+    def git_url(self) -> str:
+        return self.git.git_url
+
+    @property
+    def git_calls(self) -> Counter[str]:
+        """git clone/push processes run, by operation."""
+        return self.git.git_calls
 
     def repo_git_url(self, repo: str) -> str:
-        return f"{self.git_url}/{_check_repo(repo)}.git"
-
-    def _git(self, operation: str, repo: str, run: Callable[[dict[str, str]], _T]) -> _T:
-        """Run one git command with the token on hand; retries transient server failures."""
-        retry = 0
-        while True:
-            token = self._token()
-            with self._lock:
-                self.git_calls[operation] += 1
-            try:
-                with askpass_env(token) as env:
-                    return run(env)
-            except git.GitCommandError as exc:
-                output = self.app.redact(f"{exc.stdout or ''}\n{exc.stderr or ''}".strip())
-            if _PERMISSION_DENIED.search(output):
-                raise GitTransportError(
-                    f"git {operation} {repo}: permission denied (the App needs contents: write "
-                    "on the repository)",
-                    output,
-                    permanent=True,
-                )
-            if _AUTH_REFUSED.search(output):
-                self.app.invalidate(self.installation_id)
-                raise GitTransportError(
-                    f"git {operation} {repo}: GitHub refused the installation token (expired "
-                    "or revoked); the next attempt requests a new one",
-                    output,
-                    auth_refused=True,
-                )
-            if "[rejected]" in output or "[remote rejected]" in output:
-                raise GitTransportError(
-                    f"git {operation} {repo}: rejected: the branch on GitHub has commits this "
-                    "one lacks (or a hook refused it); tierbot never force-pushes",
-                    output,
-                )
-            transient = _TRANSIENT_GIT.search(output)
-            if transient is None:
-                raise GitTransportError(
-                    f"git {operation} {repo} failed: {_gist(output)}",
-                    output,
-                    permanent=bool(_GONE_GIT.search(output)),
-                )
-            status = int(transient.group(1)) if transient.group(1) else None
-            delay = retry_delay(Failure(status, {}, output), retry, self._clock(), self.retry)
-            retry += 1
-            if delay is None or retry >= self.retry.tries or delay > self.retry.max_wait_s:
-                raise GitTransportError(
-                    f"git {operation} {repo} failed after {retry} tries: {_gist(output)}", output
-                )
-            log.warning("git %s %s: %s; retry in %.1f s", operation, repo, _gist(output), delay)
-            self._sleep(delay)
+        return self.git.repo_git_url(repo)
 
     def clone(self, repo: str, dest: Path, *, branch: str | None = None) -> Path:
-        """Clone ``repo`` into ``dest`` (absent or empty). The remote URL holds no credential."""
-        url = self.repo_git_url(repo)
-        args = ["--quiet"]
-        if branch:
-            args += ["--branch", branch]
-        self._git("clone", repo, lambda env: git.Git().clone(*args, "--", url, str(dest), env=env))
-        return Path(dest)
+        return self.git.clone(repo, dest, branch=branch)
+
+    def push(self, workdir: Path, branch: str, *, force: bool = False) -> str:
+        return self.git.push(workdir, branch, force=force)
 
     def checkout(self, repo: str, dest: Path, *, branch: str, base: str) -> PushingWorkspace:
         """Clone ``repo`` into ``dest`` and check out ``branch`` (continued if it exists, else
@@ -728,94 +653,8 @@ class GitHubForge:
         clone = self.clone(repo, dest)
         return PushingWorkspace.on_branch(clone, branch, base, self.push)
 
-    def push(self, workdir: Path, branch: str, *, force: bool = False) -> str:
-        """Push ``branch`` (a ``tierbot/*`` branch) from ``workdir`` to its GitHub origin.
-
-        Never forces: a remote branch that moved on is an error, not an overwrite. Returns the
-        pushed commit.
-        """
-        if force:
-            raise GitTransportError(
-                f"refusing to force-push {branch}: tierbot never force-pushes", permanent=True
-            )
-        if not branch.startswith(PUSHABLE_PREFIX) or any(ch in branch for ch in "+:*?[\\ ~^"):
-            raise GitTransportError(
-                f"refusing to push {branch!r}: tierbot pushes only its own tierbot/* branches",
-                permanent=True,
-            )
-        try:
-            local = git.Repo(workdir)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise GitTransportError(f"{workdir} is not a git checkout", permanent=True) from None
-        try:
-            local.git.check_ref_format("--branch", branch)
-            sha = str(local.git.rev_parse("--verify", f"refs/heads/{branch}^{{commit}}"))
-        except git.GitCommandError:
-            raise GitTransportError(
-                f"no branch {branch} to push in {workdir}", permanent=True
-            ) from None
-        repo = self._origin_repo(local, workdir)
-        url = self.repo_git_url(repo)
-        refspec = f"refs/heads/{branch}:refs/heads/{branch}"  # no leading "+": never forced
-        self._git("push", repo, lambda env: local.git.push("--porcelain", url, refspec, env=env))
-        return sha
-
-    def _origin_repo(self, local: Any, workdir: Path) -> str:
-        """The owner/name ``origin`` points at, if it is on this forge's server (the token is
-        never offered to any other host)."""
-        try:
-            origin = str(local.remotes.origin.url)
-        except (AttributeError, IndexError, ValueError):
-            raise GitTransportError(
-                f"{workdir} has no origin remote to push to", permanent=True
-            ) from None
-        prefix = self.git_url + "/"
-        if not origin.startswith(prefix):
-            raise GitTransportError(
-                f"refusing to push: origin of {workdir} is not on {self.git_url}",
-                permanent=True,
-            )
-        name = origin[len(prefix) :].removesuffix("/").removesuffix(".git")
-        try:
-            return _check_repo(name)
-        except ValueError:
-            raise GitTransportError(
-                f"refusing to push: origin of {workdir} is not a repository URL",
-                permanent=True,
-            ) from None
-
 
 _DIFF = "application/vnd.github.diff"
-# What git prints when the server refuses the credential (LC_ALL=C: GitPython sets it).
-_AUTH_REFUSED = re.compile(
-    r"Authentication failed|Invalid username or (?:token|password)"
-    r"|could not read (?:Username|Password)|returned error: 401\b",
-    re.I,
-)
-_PERMISSION_DENIED = re.compile(
-    r"returned error: 403\b|Permission to \S+ denied|Write access to repository not granted",
-    re.I,
-)
-_GONE_GIT = re.compile(r"returned error: (404|410)\b|repository '[^']*' not found", re.I)
-_TRANSIENT_GIT = re.compile(
-    r"returned error: (5\d\d|429)\b|(?:Failed to connect|Connection refused|Connection reset"
-    r"|Could not resolve host|Operation timed out|early EOF|RPC failed)",
-    re.I,
-)
-
-
-_GIST_STARTS = ("fatal:", "error:", "remote:", "!", "stderr:")
-
-
-def _gist(output: str) -> str:
-    """The line of git's output that says what went wrong."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if line.lower().startswith(
-            ("fatal:", "error:", "remote:", "!", "stderr: 'fatal", "stderr:")
-        ):
-            return line[:300]
-    return (lines[-1] if lines else "no output")[:300]
 
 
 def _describe_text(output: str) -> str:

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from bot.adapters.github.auth import GitHubError
 from bot.core.budget import estimate_tokens
 from bot.core.review import decode_marker
 from bot.core.types import Status
 from bot.handlers.review import review_on_label, review_on_open
+from bot.ports.github import GitHubError
 from bot.service.review import review_pull
 from tests.support.github_emulator import server_error, slow
 from tests.support.github_emulator.hub import Actor

@@ -1,7 +1,7 @@
-"""GitHub: the REST forge (``rest.py``), App credentials and the retry policy (``auth.py``), and
-the askpass helper that hands a token to git (``askpass.py``)."""
+"""GitHub: the REST forge (``rest.py``), App credentials (``auth.py``), the retry policy
+(``retry.py``), and git over HTTPS with its askpass helper (``transport.py``, ``askpass.py``)."""
 
-from bot.adapters.github.auth import DEFAULT_API_URL, GitHubApp, GitHubConfigError, RetryPolicy
+from bot.adapters.github.auth import DEFAULT_API_URL, GitHubApp, GitHubConfigError
 from bot.adapters.github.rest import (
     GitHubForge,
     GitTransportError,
@@ -9,6 +9,7 @@ from bot.adapters.github.rest import (
     git_base_url,
     is_permanent,
 )
+from bot.adapters.github.retry import RetryPolicy
 from bot.ports.github import (
     CheckRunInfo,
     CommentInfo,

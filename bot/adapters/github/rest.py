@@ -32,14 +32,9 @@ from github.PaginatedList import PaginatedList
 from github.WorkflowJob import WorkflowJob
 
 from bot.adapters.git import PushingWorkspace
-from bot.adapters.github.auth import (
-    DEFAULT_API_URL,
-    USER_AGENT,
+from bot.adapters.github.auth import DEFAULT_API_URL, USER_AGENT, GitHubApp, GitHubConfigError
+from bot.adapters.github.retry import (
     Failure,
-    GitHubApp,
-    GitHubConfigError,
-    GitHubError,
-    GitHubRateLimited,
     HttpFailure,
     RetryPolicy,
     classify_requests_error,
@@ -60,6 +55,8 @@ from bot.adapters.github.transport import (
 from bot.ports.github import (
     CheckRunInfo,
     CommentInfo,
+    GitHubError,
+    GitHubRateLimited,
     InlineComment,
     IssueInfo,
     JobInfo,

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import git
 
 from bot.adapters.github.askpass import askpass_env
-from bot.adapters.github.auth import Failure, RetryPolicy, retry_delay
+from bot.adapters.github.retry import Failure, RetryPolicy, retry_delay
 from bot.ports import WorkspaceError
 
 log = logging.getLogger(__name__)

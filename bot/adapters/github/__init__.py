@@ -2,14 +2,9 @@
 (``retry.py``), and git over HTTPS with its askpass helper (``transport.py``, ``askpass.py``)."""
 
 from bot.adapters.github.auth import DEFAULT_API_URL, GitHubApp, GitHubConfigError
-from bot.adapters.github.rest import (
-    GitHubForge,
-    GitTransportError,
-    InvalidName,
-    git_base_url,
-    is_permanent,
-)
+from bot.adapters.github.rest import GitHubForge, is_permanent
 from bot.adapters.github.retry import RetryPolicy
+from bot.adapters.github.transport import GitTransportError, InvalidName, git_base_url
 from bot.ports.github import (
     CheckRunInfo,
     CommentInfo,

@@ -11,7 +11,8 @@ from bot.adapters.gitdiff import CliGit
 from bot.core.diagnosis import DIAGNOSIS_MARKER, Fix
 from bot.core.types import Status
 from bot.handlers.debug import debug_on_label
-from bot.service.diagnosis import diagnose_pull, fix_edits
+from bot.service.diagnosis import diagnose_pull
+from bot.service.fix import fix_edits
 from tests.support.github_emulator import server_error
 from tests.support.handlers import REPO, SENIOR, Bench, repo_config
 from tests.support.model_server import garbage, reply

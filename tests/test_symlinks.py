@@ -24,7 +24,7 @@ from bot.executor import Executor
 from bot.hooks import stubs_hook, tests_hook
 from bot.hooks.common import Repo
 from bot.ports import PathRefused
-from bot.service.diagnosis import fix_edits
+from bot.service.fix import fix_edits
 from tests.support.fakes import FakeForge, FakeLedger, FakeModels, passed
 from tests.support.repos import git
 from tests.support.symlinks import (

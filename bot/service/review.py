@@ -12,8 +12,7 @@ fingerprints of every finding posted so far, so a re-review after a push repeats
 from __future__ import annotations
 
 import logging
-import shutil
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from bot.actions import PostReview, ReviewLine, UpsertComment
@@ -23,13 +22,12 @@ from bot.core.diff import Diff, DiffError, parse_diff
 from bot.core.review import (
     MARKER_PREFIX,
     Finding,
+    ReviewOutput,
     ReviewOutputError,
     ReviewPlan,
     build_review,
     chunk_budget,
-    decode_marker,
     encode_marker,
-    file_head,
     parse_findings,
     parse_triage,
     plan_review,
@@ -39,30 +37,14 @@ from bot.core.review import (
 from bot.core.types import Outcome, Status
 from bot.events import RepoRef
 from bot.metering import REFUSED
-from bot.ports.git import GitCommandFailed
 from bot.ports.github import GitHubError, GitHubPort, PullInfo
 from bot.service.context import Context
 from bot.service.gate import comment_detail, comment_tier
 from bot.service.paid import CallFailed, PaidTask, no_answer, pull_task
+from bot.service.pull_diff import DiffUnavailable, PullDiff, fetch_diff, previous_fingerprints
 
 log = logging.getLogger("tierbot.review")
 TASK_TYPE = "review"
-HEAD_CHARS = 4096  # of a file's start, for the "generated" check when the diff does not show it
-# A push between reading the PR and reading its diff would anchor comments on the wrong diff.
-DIFF_READS = 3
-
-
-class DiffUnavailable(Exception):
-    """Neither the API nor a local clone gives the pull request's diff."""
-
-
-@dataclass(frozen=True)
-class PullDiff:
-    text: str
-    head_sha: str
-    source: str  # "the API" or "a local git diff"
-    heads: Mapping[str, str]  # first lines of files whose start the diff does not show
-    note: str = ""  # why the local fallback was used
 
 
 @dataclass(frozen=True)
@@ -143,22 +125,8 @@ def _review(
         return
     notes = _notes(source, triage_note, problems, findings)
     out = build_review(plan, findings, previous, config, cost_line=notes + task.cost_line())
-    if out.inline_comments:
-        lines = tuple(
-            ReviewLine(c["path"], c["line"], c["side"], c["body"]) for c in out.inline_comments
-        )
-        count = len(lines)
-        body = (
-            f"tierbot review of `{source.head_sha[:7]}`: {count} inline comment"
-            f"{'s' if count != 1 else ''}. What was reviewed and skipped, the findings that are "
-            "not on a changed line, and the cost are in tierbot's review summary comment."
-        )
-        try:
-            ctx.executor.apply(PostReview(repo, number, source.head_sha, body, lines))
-        except GitHubError as exc:
-            post_failure(ctx, task, repo, number, previous, "GitHub refused the review", str(exc))
-            return
-    ctx.executor.apply(UpsertComment(repo, number, MARKER_PREFIX, out.summary_markdown))
+    if not post_review(ctx, task, repo, number, source.head_sha, out, previous):
+        return
     detail = (
         f"{len(out.inline_comments)} inline, {out.in_summary} in the summary, "
         f"{out.repeated} repeated, {len(problems)} of {len(plan.chunks)} parts failed"
@@ -166,6 +134,36 @@ def _review(
     task.finish(Status.DONE, detail)
     ctx.echo(f"reviewed {repo}#{number}: {detail}")
     log.info("reviewed %s#%s: %s", repo, number, detail)
+
+
+def post_review(
+    ctx: Context,
+    task: PaidTask,
+    repo: str,
+    number: int,
+    head_sha: str,
+    out: ReviewOutput,
+    previous: frozenset[str],
+) -> bool:
+    """The inline comments as one review at ``head_sha``, then the summary edited in place;
+    False when GitHub refused the review (the failure is then what the summary says)."""
+    if out.inline_comments:
+        lines = tuple(
+            ReviewLine(c["path"], c["line"], c["side"], c["body"]) for c in out.inline_comments
+        )
+        count = len(lines)
+        body = (
+            f"tierbot review of `{head_sha[:7]}`: {count} inline comment"
+            f"{'s' if count != 1 else ''}. What was reviewed and skipped, the findings that are "
+            "not on a changed line, and the cost are in tierbot's review summary comment."
+        )
+        try:
+            ctx.executor.apply(PostReview(repo, number, head_sha, body, lines))
+        except GitHubError as exc:
+            post_failure(ctx, task, repo, number, previous, "GitHub refused the review", str(exc))
+            return False
+    ctx.executor.apply(UpsertComment(repo, number, MARKER_PREFIX, out.summary_markdown))
+    return True
 
 
 def review_chunks(
@@ -293,64 +291,3 @@ def post_failure(
     task.finish(status, f"{headline}: {comment_detail(detail)}")
     ctx.echo(f"review of {repo}#{number} failed: {headline}")
     log.warning("review of %s#%s failed: %s", repo, number, headline)
-
-
-# -- reads -----------------------------------------------------------------------------------
-
-
-def previous_fingerprints(gh: GitHubPort, repo: str, number: int) -> frozenset[str]:
-    """Fingerprints of findings posted on this PR before, from the bot's summary comment.
-
-    Only comments written by a bot account count, so a marker pasted by a person cannot
-    silence findings.
-    """
-    found: set[str] = set()
-    for comment in gh.comments(repo, number):
-        if getattr(comment, "author_type", "") == "Bot" and MARKER_PREFIX in comment.body:
-            found |= decode_marker(comment.body)
-    return frozenset(found)
-
-
-def fetch_diff(ctx: Context, gh: GitHubPort, repo: str, number: int, pull: PullInfo) -> PullDiff:
-    """The PR's diff from the API; a local ``git diff`` of the fetched head when the API will
-    not give it (GitHub refuses diffs over 300 files or 20,000 lines)."""
-    head = pull.head_sha
-    try:
-        for _ in range(DIFF_READS):
-            text = gh.pull_diff(repo, number)
-            now = gh.pull(repo, number).head_sha
-            if now == head:
-                return PullDiff(text, head, "the API", {})
-            head = now
-        raise DiffUnavailable(f"the head of #{number} kept moving while its diff was read")
-    except GitHubError as exc:
-        note = f"the API did not give it ({exc.status or 'no answer'}: {exc.detail})"
-    return local_diff(ctx, gh, repo, number, pull.base_ref, head, note)
-
-
-def local_diff(
-    ctx: Context, gh: GitHubPort, repo: str, number: int, base: str, head: str, note: str
-) -> PullDiff:
-    """``git diff origin/<base>...<head>`` in a fresh clone: what GitHub shows for the PR."""
-    dest = ctx.scratch_dir(repo, f"review-{number}")
-    try:
-        gh.clone(repo, dest)
-        if not ctx.git.has_commit(dest, head):
-            raise DiffUnavailable(
-                f"{note}; and the head commit {head[:12]} is not in a clone of {repo} "
-                "(a pull request from a fork?)"
-            )
-        try:
-            text = ctx.git.diff(dest, f"origin/{base}", head)
-        except GitCommandFailed as exc:
-            raise DiffUnavailable(f"{note}; and git diff failed: {exc}") from None
-        try:
-            files = parse_diff(text).files
-        except DiffError:
-            files = ()
-        # The first lines of each file whose start the diff does not show.
-        wanted = [f.path for f in files if not f.binary and f.hunks and file_head(f) is None]
-        heads = ctx.git.file_heads(dest, head, wanted, HEAD_CHARS)
-        return PullDiff(text, head, "a local git diff", heads, note)
-    finally:
-        shutil.rmtree(dest, ignore_errors=True)

@@ -66,3 +66,16 @@ def report_config_error(ctx: Context, repo: str, issue: int, error: ConfigError)
         + "\n\nNothing was done. Fix the file on the default branch and relabel the issue."
     )
     ctx.executor.apply(UpsertComment(repo, issue, CONFIG_MARKER, body))
+
+
+def headline(result: RunResult, item: IssueTask) -> str:
+    pr = f"#{item.pr_number}" if item.pr_number else "the pull request"
+    if result.status is Status.RUNNING:
+        last = result.attempts[-1] if result.attempts else None
+        tier = f" by the {last.tier} tier" if last else ""
+        return f"A commit{tier} is on {pr}; waiting for CI to decide."
+    if result.status is Status.DONE:
+        return f"Done: CI is green on {pr}."
+    if result.status is Status.BUDGET_STOP:
+        return f"Stopped by the budget: {result.reason}."
+    return f"A human is needed: {result.reason}."

@@ -19,8 +19,8 @@ from bot.executor import Executor
 from bot.ports.github import BranchWorkspace
 from bot.ports.tasks import IssueTask
 from bot.service.context import DONE_LABEL, NEEDS_HUMAN_LABEL, Context, RemoteChecks
-from bot.service.diagnosis import diagnose_pull
-from bot.service.status import label_outcome, publish_status
+from bot.service.diagnosis import diagnose_red_ceiling
+from bot.service.status import headline, label_outcome, publish_status
 
 STATUS_LABELS = frozenset({DONE_LABEL, NEEDS_HUMAN_LABEL})
 Step = Callable[[Engine, BranchWorkspace, Executor], RunResult]
@@ -283,28 +283,3 @@ def conclude(
     red_ci = bool(result.attempts) and result.attempts[-1].outcome == "check-failed"
     if result.status is Status.NEEDS_HUMAN and red_ci and diagnose_with is not None:
         diagnose_red_ceiling(ctx, repo_ref, item, diagnose_with)
-
-
-def diagnose_red_ceiling(
-    ctx: Context, repo_ref: RepoRef, item: IssueTask, config: RepoConfig
-) -> None:
-    """A task that reached its ceiling on red CI gets the senior diagnosis on its PR."""
-    if item.pr_number is None:
-        return
-    try:
-        diagnose_pull(ctx, repo_ref, item.pr_number, config)
-    except Exception as exc:  # the task's outcome is stored; a lost diagnosis is not
-        ctx.echo(f"diagnosis of {repo_ref.full_name}#{item.pr_number} failed: {exc}")
-
-
-def headline(result: RunResult, item: IssueTask) -> str:
-    pr = f"#{item.pr_number}" if item.pr_number else "the pull request"
-    if result.status is Status.RUNNING:
-        last = result.attempts[-1] if result.attempts else None
-        tier = f" by the {last.tier} tier" if last else ""
-        return f"A commit{tier} is on {pr}; waiting for CI to decide."
-    if result.status is Status.DONE:
-        return f"Done: CI is green on {pr}."
-    if result.status is Status.BUDGET_STOP:
-        return f"Stopped by the budget: {result.reason}."
-    return f"A human is needed: {result.reason}."

@@ -160,7 +160,7 @@ def context_factory(
     App adds its key and every installation token it mints to it, and the models, the
     executor and the handlers' log readers apply it.
     """
-    from bot.adapters.gitdiff import CliGit
+    from bot.adapters.git import CliGit
     from bot.adapters.github_tasks import IssueTaskStore
     from bot.adapters.llm import LiteLLMModels
     from bot.adapters.prices import load_price_table

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.adapters.gitdiff import CliGit
+from bot.adapters.git import CliGit
 from bot.core.diagnosis import DIAGNOSIS_MARKER, Fix
 from bot.core.types import Status
 from bot.handlers.debug import debug_on_label

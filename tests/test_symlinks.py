@@ -14,8 +14,7 @@ from pathlib import Path
 import git as gitpython
 import pytest
 
-from bot.adapters.git import GitError, GitWorkspace, LocalRepo, PushingWorkspace
-from bot.adapters.gitdiff import CliGit
+from bot.adapters.git import CliGit, GitError, GitWorkspace, LocalRepo, PushingWorkspace
 from bot.config import ConfigError, load_config, load_repo_config
 from bot.core.diagnosis import Fix
 from bot.core.types import EditSet, FileEdit, Outcome, Status

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.gitdiff import CliGit
+from bot.adapters.git import CliGit
 from bot.adapters.github import GitHubApp, GitHubForge
 from bot.adapters.github_tasks import IssueTaskStore
 from bot.adapters.ledger import SqlLedger

@@ -31,7 +31,7 @@ from bot.actions import (
     UpsertComment,
 )
 from bot.core.logs import Redactor
-from bot.ports import Forge, Workspace
+from bot.ports import Checks, Workspace
 from bot.ports.github import BranchWorkspace, GitHubWrites, InlineComment, PullInfo
 from bot.ports.tasks import Refusal
 
@@ -55,7 +55,7 @@ class Executor:
     def __init__(
         self,
         *,
-        forge: Forge | None = None,
+        forge: Checks | None = None,
         workspace: Workspace | None = None,
         github: GitHubWrites | None = None,
         refusals: Refusals | None = None,

@@ -13,7 +13,15 @@ from bot.core.types import AttemptRecord, CheckResult, Message, Outcome, Status,
 from bot.engine.attempts import Attempts, StepPrompts
 from bot.engine.state import AttemptSummary, Pending, Produced, RunResult, TaskRun, record_end
 from bot.executor import Executor
-from bot.ports import ATTEMPT_TRAILER, Forge, Ledger, Models, PathRefused, Workspace, WorkspaceError
+from bot.ports import (
+    ATTEMPT_TRAILER,
+    Checks,
+    Ledger,
+    Models,
+    PathRefused,
+    Workspace,
+    WorkspaceError,
+)
 
 STATUS_FOR_STEP = {
     StepKind.DONE: Status.DONE,
@@ -31,7 +39,7 @@ class Engine:
         config: RepoConfig,
         models: Models,
         ledger: Ledger,
-        forge: Forge,
+        forge: Checks,
         prices: Mapping[str, Price],
         repo: str,
         progress: Callable[[str], None] = lambda _line: None,

@@ -24,7 +24,7 @@ NEEDS_HUMAN_LABEL = "tierbot:needs-human"
 
 
 class RemoteChecks:
-    """The engine's Forge on GitHub: CI runs after the push, so there is no result now."""
+    """The engine's ``Checks`` on GitHub: CI runs after the push, so there is no result now."""
 
     pushes = True
 

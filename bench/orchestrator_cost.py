@@ -115,7 +115,7 @@ def task_messages(
     )
     # Only the prompt is wanted: no model, ledger or forge is ever reached.
     engine = Engine(config=config, models=None, ledger=None, forge=None, prices={}, repo="b")
-    return engine._messages(make_task(text, task_type), tier, ctx, "")
+    return engine.attempts.messages(make_task(text, task_type), tier, ctx, "")
 
 
 def prompt_tokens(messages: list[Message]) -> int:

@@ -61,7 +61,7 @@ from starlette.routing import Route
 def tierbot():
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.queue_sql import SqlQueue
-    from bot.app import create_app
+    from bot.intake.web import create_app
     return create_app(secret=os.environ["SECRET"], queue=SqlQueue(SqlLedger(os.environ["DB"])))
 
 def bare():

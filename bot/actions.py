@@ -17,10 +17,28 @@ class Commit:
 
 
 @dataclass(frozen=True)
+class Push:
+    """Send the workspace's branch to the forge: a commit counts (and CI runs) once pushed."""
+
+    branch: str
+
+
+@dataclass(frozen=True)
 class Say:
     """Tell the people following the task (terminal locally)."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """Record that a trigger was refused (who, on what, why): never dropped silently."""
+
+    repo: str
+    number: int | None
+    sender: str
+    event: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -85,4 +103,4 @@ class PostReview:
 
 
 GitHubAction = UpsertComment | Comment | AddLabels | RemoveLabel | OpenPull | PostReview
-Action = Commit | Say | GitHubAction
+Action = Commit | Push | Say | Refuse | GitHubAction

@@ -262,7 +262,8 @@ def convert(api_url: str, code: str, *, timeout_s: float = 30.0) -> AppCredentia
     """``POST /app-manifests/{code}/conversions``: the new App's credentials."""
     import requests
 
-    from bot.adapters.github_auth import API_VERSION, USER_AGENT, describe_body
+    from bot.adapters.github.auth import API_VERSION, USER_AGENT
+    from bot.adapters.github.retry import describe_body
 
     url = f"{api_url.rstrip('/')}/app-manifests/{quote(code, safe='')}/conversions"
     headers = {

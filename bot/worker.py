@@ -12,9 +12,9 @@ from typing import Any
 
 from bot.adapters.queue_sql import Job, SqlQueue
 from bot.core.logs import scrub
+from bot.dispatch import Router
 from bot.events import Event, EventError, parse_event
-from bot.lease import Guard, Lease, LeaseLost
-from bot.router import Router
+from bot.lease import Lease, LeaseLost
 
 log = logging.getLogger("tierbot.worker")
 # The worker stops writing this share of the lease before the database lets another worker
@@ -95,31 +95,44 @@ class Worker:
     def _run(self, job: Job, lease: Lease) -> Callable[[], None]:
         """Run the job's handlers; returns how to record the outcome in the queue."""
         event: Event | None = None
+        made: list[Any] = []
+
+        def context(event: Event) -> Any:
+            # One context, so one executor, for all the job does: its failure handlers too.
+            if not made:
+                made.append(self._context(event, guard=lease.check))
+            return made[0]
+
         try:
             try:
                 event = parse_event(job.event, job.delivery_id, job.payload)
             except EventError as exc:
                 raise PermanentError(f"malformed payload: {exc}") from None
-            self._handle(event, lease.check)
+            self._handle(event, context)
         except LeaseLost as exc:
             return partial(self._stopped, job, str(exc))
         except Exception as exc:  # one job's failure must never stop the worker
             try:
-                return self._failed(job, event, lease, exc)
+                return self._failed(job, event, lease, exc, context)
             except LeaseLost as lost:
                 return partial(self._stopped, job, str(lost))
         return partial(self._queue.complete, job)
 
-    def _handle(self, event: Event, guard: Guard) -> None:
+    def _handle(self, event: Event, context: Callable[[Event], Any]) -> None:
         handlers = self._router.handlers_for(event)
         if not handlers:
             return
-        ctx = self._context(event, guard=guard)
+        ctx = context(event)
         for handler in handlers:
             handler(event, ctx)
 
     def _failed(
-        self, job: Job, event: Event | None, lease: Lease, exc: Exception
+        self,
+        job: Job,
+        event: Event | None,
+        lease: Lease,
+        exc: Exception,
+        context: Callable[[Event], Any],
     ) -> Callable[[], None]:
         permanent = isinstance(exc, PermanentError) or self._is_permanent(exc)
         detail = self._redact("".join(traceback.format_exception_only(type(exc), exc))).strip()
@@ -136,7 +149,7 @@ class Worker:
         final = permanent or job.failures + 1 >= job.max_attempts
         if final and event is not None:
             lease.check()
-            self._tell_people(event, lease.check, detail)
+            self._tell_people(event, context, detail)
         retry_in = None if permanent else self._backoff(job, exc)
         return partial(self._queue.fail, job, detail, retry_in_s=retry_in)
 
@@ -146,12 +159,12 @@ class Worker:
         after = getattr(exc, "retry_after", None)
         return max(delay, float(after)) if isinstance(after, int | float) else delay
 
-    def _tell_people(self, event: Event, guard: Guard, why: str) -> None:
+    def _tell_people(self, event: Event, context: Callable[[Event], Any], why: str) -> None:
         handlers = self._router.failure_handlers_for(event)
         if not handlers:
             return
         try:
-            ctx = self._context(event, guard=guard)
+            ctx = context(event)
             for handler in handlers:
                 handler(event, ctx, why)
         except LeaseLost:

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from bot.adapters.ledger import SqlLedger
 from bot.adapters.queue_sql import FAILED, QUEUED, SqlQueue
-from bot.app import create_app, valid_signature
+from bot.intake.web import create_app, valid_signature
 
 SECRET = "s3cret"
 LABELED = {
@@ -149,7 +149,7 @@ def test_valid_signature_constant_time_helper():
 
 def test_the_web_process_never_imports_litellm():
     code = (
-        "import sys, bot.app, bot.worker, bot.events; "
+        "import sys, bot.intake.web, bot.worker, bot.events; "
         "print('litellm' in sys.modules, file=sys.stderr)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

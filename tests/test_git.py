@@ -144,7 +144,7 @@ def test_a_failed_discard_is_a_git_error(repo: LocalRepo):
     assert ws.read("c.py") is None
 
 
-# -- PushingWorkspace: a clone whose commits are pushed at once --------------------------------
+# -- PushingWorkspace: a clone whose commits are pushed on request --------------------------------
 
 
 def pushing_clone(tmp_path: Path, name: str, remote: Path) -> Path:
@@ -177,6 +177,7 @@ def test_a_restart_continues_an_existing_branch_and_finds_its_own_commit(
     )
     first.apply(EDIT)
     pushed = first.commit("Set A", TRAILERS)
+    first.push()
     assert git(remote, "rev-parse", "tierbot/issue-1").strip() == pushed
 
     # A new worker (fresh clone) after the first died between its push and its PR.
@@ -191,10 +192,12 @@ def test_a_restart_continues_an_existing_branch_and_finds_its_own_commit(
     assert second.committed("7") == pushed and second.committed("8") is None
     second.apply(EDIT)
     assert second.commit("Set A", TRAILERS) == pushed  # the same attempt: found, not redone
+    second.push()  # nothing the remote lacks: no push
     assert pushes == [] and second.read("a.py") == "A = 2\n"
     # A new attempt goes on top and pushes without forcing.
     second.apply(EditSet((FileEdit("a.py", "A = 3\n"),)))
     newer = second.commit("Set A again", {**TRAILERS, "Tierbot-Attempt": "8"})
+    second.push()
     assert git(second.root, "rev-parse", f"{newer}^").strip() == pushed
     assert pushes == ["tierbot/issue-1"]
 
@@ -207,7 +210,8 @@ def test_a_failed_push_is_not_an_invalid_edit(tmp_path: Path, remote: Path):
         pushing_clone(tmp_path, "one", remote), "tierbot/issue-1", "main", refuse
     )
     ws.apply(EDIT)
+    ws.commit("Set A", TRAILERS)
     with pytest.raises(PushFailed, match="could not be pushed") as info:
-        ws.commit("Set A", TRAILERS)
+        ws.push()
     assert not isinstance(info.value, WorkspaceError)  # the model is not asked again for it
     assert isinstance(info.value.__cause__, GitError)

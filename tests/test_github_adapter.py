@@ -23,7 +23,7 @@ from bot.adapters.github import (
     RetryPolicy,
     git_base_url,
 )
-from bot.adapters.github_auth import Failure, retry_delay
+from bot.adapters.github.retry import Failure, retry_delay
 from bot.core.types import EditSet, FileEdit
 from tests.support.github_emulator import (
     GitHubEmulator,

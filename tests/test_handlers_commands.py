@@ -280,9 +280,8 @@ def test_a_dry_run_writes_nothing(bench: Bench, body):
     make(bench)
     issue = bench.emulator.open_issue(REPO, "Add mul", "Add mul to calc.py").number
     finished_task(bench, issue, ["intern"], Status.RUNNING)
-    bench.ctx.dry_run = True
     lines: list[str] = []
-    bench.ctx.echo = lines.append
+    bench.dry_run(lines.append)
 
     run_command(bench.say(issue, body), bench.ctx)
 

@@ -7,9 +7,12 @@ import logging
 
 import pytest
 
+from bot.adapters.git import CliGit
 from bot.core.diagnosis import DIAGNOSIS_MARKER, Fix
 from bot.core.types import Status
-from bot.handlers.debug import debug_on_label, diagnose_pull, fix_edits
+from bot.handlers.debug import debug_on_label
+from bot.service.diagnosis import diagnose_pull
+from bot.service.fix import fix_edits
 from tests.support.github_emulator import server_error
 from tests.support.handlers import REPO, SENIOR, Bench, repo_config
 from tests.support.model_server import garbage, reply
@@ -278,7 +281,7 @@ def test_no_fix_commit_while_the_branchs_task_is_running(bench: Bench):
 )
 def test_fix_edits(fix, expected):
     files = {"calc.py": BROKEN}
-    edits = fix_edits(fix, files.get)
+    edits = fix_edits(fix, files.get, CliGit().apply_patch)
     if expected is None:
         assert edits.edits[0].content == "def add(a, b):\n    c = a + b\n    return c\n"
     elif isinstance(edits, str):

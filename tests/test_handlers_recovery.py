@@ -8,12 +8,13 @@ from typing import Any, cast
 
 from bot.adapters.github_tasks import IssueTaskStore
 from bot.events import Event
+from bot.executor import Executor
 from bot.handlers.ci import escalate_on_red_ci
-from bot.handlers.context import Context
 from bot.handlers.failures import hand_over_on_failure
 from bot.handlers.tasks import start_task_on_label
 from bot.lease import Guarded, LeaseLost
 from bot.ports import Ledger, Models
+from bot.service.context import Context
 from bot.wiring import GUARDED_LEDGER, GUARDED_STORE
 from tests.support.github_emulator.state import Issue
 from tests.support.handlers import REPO, Bench, repo_config
@@ -39,10 +40,11 @@ class StopAfter:
 def stopping(ctx: Context, allowed: int) -> Context:
     """``ctx`` guarded the way a worker guards it, with a lease lost after ``allowed`` uses."""
     guard = StopAfter(allowed)
+    store = Guarded(ctx.store, guard, GUARDED_STORE)
     return replace(
         ctx,
-        guard=guard,
-        store=Guarded(ctx.store, guard, GUARDED_STORE),
+        executor=Executor(github=ctx.github, refusals=store, dry_run=False, guard=guard),
+        store=store,
         ledger=cast(Ledger, Guarded(ctx.ledger, guard, GUARDED_LEDGER)),
         models=cast(Models, Guarded(ctx.models, guard, ("complete",))),
     )

@@ -7,11 +7,12 @@ import re
 
 import pytest
 
-from bot.adapters.github_auth import GitHubError
 from bot.core.budget import estimate_tokens
 from bot.core.review import decode_marker
 from bot.core.types import Status
-from bot.handlers.review import review_on_label, review_on_open, review_pull
+from bot.handlers.review import review_on_label, review_on_open
+from bot.ports.github import GitHubError
+from bot.service.review import review_pull
 from tests.support.github_emulator import server_error, slow
 from tests.support.github_emulator.hub import Actor
 from tests.support.handlers import JUNIOR, REPO, SENIOR, Bench, repo_config
@@ -364,9 +365,8 @@ def test_new_pull_requests_are_left_alone_by_default(bench: Bench):
 
 def test_a_dry_run_writes_nothing(bench: Bench):
     number = setup_pull(bench)
-    bench.ctx.dry_run = True
     lines: list[str] = []
-    bench.ctx.echo = lines.append
+    bench.dry_run(lines.append)
 
     review_on_label(bench.label(number, "tierbot:review"), bench.ctx)
 

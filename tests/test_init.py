@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.adapters.github_auth import GitHubApp
+from bot.adapters.github.auth import GitHubApp
 from bot.cli import main
 from bot.manifest_flow import EXIT_DONE, EXIT_FAILED, EXIT_USAGE, InitOptions, Outcome, run_init
 from bot.settings import read_env_file

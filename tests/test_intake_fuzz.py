@@ -17,8 +17,8 @@ import pytest
 
 from bot.adapters.ledger import SqlLedger
 from bot.adapters.queue_sql import SqlQueue
-from bot.app import create_app
 from bot.events import parse_event
+from bot.intake.web import create_app
 from tests.support.databases import database_url
 from tests.support.intake import SECRET, Delivery, example, post_each, rows
 

@@ -16,9 +16,9 @@ import pytest
 
 from bot.adapters.ledger import SqlLedger
 from bot.adapters.queue_sql import Incoming, SqlQueue
-from bot.app import MAX_BODY_BYTES, GroupCommit, create_app, valid_signature
 from bot.core.logs import REDACTED
 from bot.events import parse_event
+from bot.intake.web import MAX_BODY_BYTES, GroupCommit, create_app, valid_signature
 from tests.support.databases import database_url
 from tests.support.intake import SECRET, Delivery, example, post_all, post_each, rows, sign, stream
 

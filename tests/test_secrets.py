@@ -215,7 +215,7 @@ def test_every_github_write_of_the_executor_is_redacted():
 def test_a_failed_jobs_stored_error_holds_no_secret(tmp_path):
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.queue_sql import SqlQueue
-    from bot.router import Router
+    from bot.dispatch import Router
     from bot.worker import Worker
 
     known = {"OPENAI_API_KEY": planted.ENV["OPENAI_API_KEY"]}

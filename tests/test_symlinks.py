@@ -14,16 +14,16 @@ from pathlib import Path
 import git as gitpython
 import pytest
 
-from bot.adapters.git import GitError, GitWorkspace, LocalRepo, PushingWorkspace
+from bot.adapters.git import CliGit, GitError, GitWorkspace, LocalRepo, PushingWorkspace
 from bot.config import ConfigError, load_config, load_repo_config
 from bot.core.diagnosis import Fix
 from bot.core.types import EditSet, FileEdit, Outcome, Status
 from bot.engine import Engine, make_task
 from bot.executor import Executor
-from bot.handlers.debug import fix_edits
 from bot.hooks import stubs_hook, tests_hook
 from bot.hooks.common import Repo
 from bot.ports import PathRefused
+from bot.service.fix import fix_edits
 from tests.support.fakes import FakeForge, FakeLedger, FakeModels, passed
 from tests.support.repos import git
 from tests.support.symlinks import (
@@ -225,7 +225,7 @@ def test_a_proposed_fix_that_makes_a_link_is_never_read_back(target: Target):
         "+/proc/self/environ\n"
         "\\ No newline at end of file\n"
     )
-    why = fix_edits(Fix(diff=diff), target.ws.read)
+    why = fix_edits(Fix(diff=diff), target.ws.read, CliGit().apply_patch)
     assert isinstance(why, str) and "leak.txt is a symbolic link" in why
     assert_nothing_leaked(why)
 
@@ -235,6 +235,6 @@ def test_a_proposed_fix_through_a_link_finds_nothing_to_patch(target: Target):
         "--- a/wf/ci.yml\n+++ b/wf/ci.yml\n@@ -1,2 +1,2 @@\n-on: push\n+on: pull_request\n"
         " jobs: {}\n"
     )
-    why = fix_edits(Fix(diff=diff), target.ws.read)
+    why = fix_edits(Fix(diff=diff), target.ws.read, CliGit().apply_patch)
     assert isinstance(why, str) and "does not apply" in why
     target.assert_untouched()

@@ -15,12 +15,12 @@ from sqlalchemy.exc import OperationalError
 
 from bot.adapters.github import GitHubError, GitHubForge, GitHubRateLimited, InvalidName
 from bot.adapters.github import is_permanent as github_is_permanent
-from bot.adapters.github_auth import GitHubApp
+from bot.adapters.github.auth import GitHubApp
 from bot.adapters.ledger import SqlLedger
 from bot.adapters.queue_sql import FAILED, QUEUED, RUNNING, Job, JobORM, SqlQueue
+from bot.dispatch import Router
 from bot.events import Event
 from bot.lease import LeaseLost
-from bot.router import Router
 from bot.worker import PermanentError, Worker
 from tests.support.databases import database_url
 from tests.support.github_emulator import GitHubEmulator

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.adapters.ledger import Base, SqlLedger, UTCDateTime
 from bot.core.logs import redact_json
+from bot.ports.tasks import IssueTask as IssueTask
+from bot.ports.tasks import Refusal as Refusal
 
 
 def _utcnow() -> datetime:
@@ -46,28 +46,6 @@ class RefusalORM(Base):
     event: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-@dataclass
-class IssueTask:
-    repo: str
-    issue: int
-    task_id: int | None = None
-    label: str = ""
-    branch: str = ""
-    pr_number: int | None = None
-    comment_id: int | None = None
-    status: str = "running"
-    state: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Refusal:
-    repo: str
-    number: int | None
-    sender: str
-    event: str
-    reason: str
 
 
 class IssueTaskStore:

@@ -38,6 +38,8 @@ def check_command(check: CheckSpec, files: Sequence[str]) -> str | None:
 
 
 class LocalForge:
+    pushes = False  # the check runs here, on the local branch
+
     def __init__(
         self,
         *,

@@ -138,6 +138,8 @@ class FakeWorkspace:
 class FakeForge:
     """Check results in order; ``None`` means the check runs elsewhere (remote CI)."""
 
+    pushes = False
+
     def __init__(self, checks: list[CheckResult | None]) -> None:
         self.checks = checks
         self.said: list[str] = []

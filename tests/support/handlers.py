@@ -8,10 +8,12 @@ emulator sent, so a test acts as a GitHub user and then hands the real event to 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.adapters.git import CliGit
 from bot.adapters.github import GitHubApp, GitHubForge
 from bot.adapters.github_tasks import IssueTaskStore
 from bot.adapters.ledger import SqlLedger
@@ -19,7 +21,8 @@ from bot.adapters.llm import LiteLLMModels
 from bot.adapters.prices import load_price_table
 from bot.core.review import MARKER_PREFIX
 from bot.events import Event, parse_event
-from bot.handlers.context import Context
+from bot.executor import Executor
+from bot.service.context import Context
 from tests.support.github_emulator import GitHubEmulator
 from tests.support.github_emulator.receiver import WebhookReceiver
 from tests.support.github_emulator.state import Issue
@@ -102,14 +105,22 @@ class Bench:
         self.emulator.add_collaborator(REPO, "rita", "read")
         installation = self.emulator.installation_for(REPO).id
         self._forge = GitHubForge(self.app, installation, pace_requests_s=None, pace_writes_s=None)
+        store = IssueTaskStore(self.ledger)
         self._ctx = Context(
             github=self._forge,
-            store=IssueTaskStore(self.ledger),
+            store=store,
             ledger=self.ledger,
             models=LiteLLMModels(env={}),
             prices=load_price_table(),
             workdir=self.workdir,
+            executor=Executor(github=self._forge, refusals=store, dry_run=False),
+            git=CliGit(),
         )
+
+    def dry_run(self, echo: Callable[[str], None]) -> None:
+        """From now on the context's executor writes nothing and says what it would do."""
+        self.ctx.echo = echo
+        self.ctx.executor = Executor(github=self.forge, dry_run=True, echo=echo)
 
     def open_pull(
         self, branch: str, files: dict[str, str | None], *, title: str = "Change", body: str = ""

@@ -1,45 +1,20 @@
-"""What the pull request handlers share: forge reads, the trigger gate, their tier, error text."""
+"""The gates every trigger shares (who may act, which label), comment tasks' tier, error text."""
 
 from __future__ import annotations
 
 import logging
-import shutil
-from pathlib import Path
-from typing import Any, Protocol, cast
 
-from bot.adapters.github_tasks import Refusal
+from bot.actions import Refuse
 from bot.config import ConfigError, RepoConfig
 from bot.core.context import strip_html_comments
 from bot.core.logs import scrub
 from bot.core.routing import type_for_label
 from bot.events import Event
-from bot.handlers.context import Context
-from bot.handlers.tasks import report_config_error
+from bot.service.context import Context
+from bot.service.status import report_config_error
 
-log = logging.getLogger("tierbot.pulls")
+log = logging.getLogger("tierbot.gate")
 MAX_DETAIL_CHARS = 600
-
-
-class PullForge(Protocol):
-    """The part of ``bot.adapters.github.GitHubForge`` the review and debug handlers read."""
-
-    def pull(self, repo: str, number: int) -> Any: ...
-    def pull_diff(self, repo: str, number: int) -> str: ...
-    def pull_files(self, repo: str, number: int) -> list[Any]: ...
-    def comments(self, repo: str, number: int) -> list[Any]: ...
-    def issue(self, repo: str, number: int) -> Any: ...
-    def clone(self, repo: str, dest: Path) -> Path: ...
-    def push(self, workdir: Path, branch: str) -> Any: ...
-    def workflow_runs(
-        self, repo: str, *, branch: str | None = None, head_sha: str | None = None
-    ) -> list[Any]: ...
-    def jobs(self, repo: str, run_id: int) -> list[Any]: ...
-    def job_log(self, repo: str, job_id: int) -> str: ...
-
-
-def pull_forge(ctx: Context) -> PullForge:
-    # Context.github is typed by what the task handlers use; the adapter has all of these.
-    return cast(PullForge, ctx.github)
 
 
 def may_act(event: Event, ctx: Context) -> bool:
@@ -49,7 +24,7 @@ def may_act(event: Event, ctx: Context) -> bool:
         return True
     assert event.repo is not None
     sender = event.sender.login if event.sender else "?"
-    ctx.store.refuse(Refusal(event.repo.full_name, event.number, sender, event.kind, refusal))
+    ctx.executor.apply(Refuse(event.repo.full_name, event.number, sender, event.kind, refusal))
     ctx.echo(f"refused {event.kind} on {event.repo.full_name}#{event.number}: {refusal}")
     log.info("refused %s on %s#%s: %s", event.kind, event.repo.full_name, event.number, refusal)
     return False
@@ -84,15 +59,6 @@ def comment_tier(config: RepoConfig, task_type: str) -> str:
     start = spec.start if spec is not None else config.ladder[-1]
     above = config.ladder[config.ladder.index(start) :]
     return next((t for t in above if not config.tier(t).is_template), config.ladder[-1])
-
-
-def scratch_dir(ctx: Context, repo: str, name: str) -> Path:
-    """An empty directory for a clone, under the worker's workdir."""
-    path = ctx.workdir / repo.replace("/", "__") / name
-    if path.exists():
-        shutil.rmtree(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def comment_detail(text: str) -> str:

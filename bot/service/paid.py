@@ -17,8 +17,8 @@ from bot.config import RepoConfig, TierSpec
 from bot.core import budget as money
 from bot.core.logs import scrub
 from bot.core.types import Completion, Message, Outcome, Status, Task
-from bot.handlers.context import Context
 from bot.metering import Meter, Metered
+from bot.service.context import Context
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ repository's hooks run (never skipped silently); nothing is ever force-pushed or
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import git
@@ -17,7 +17,7 @@ from bot.adapters.pathguard import PathGuard, UnsafePath
 from bot.core.paths import path_problem
 from bot.core.suite.source import SourceEncodingError, decode_source
 from bot.core.types import EditSet, FileEdit
-from bot.ports import ATTEMPT_TRAILER, PathRefused, WorkspaceError
+from bot.ports import PathRefused, WorkspaceError
 
 BOT_NAME = "tierbot"
 BOT_EMAIL = "tierbot@users.noreply.github.com"
@@ -268,62 +268,3 @@ class CheckoutView:
 
     def discard(self) -> None:
         return None
-
-
-class PushingWorkspace(GitWorkspace):
-    """A workspace on a clone whose commits are pushed at once: on a forge a commit only
-    counts (and CI only runs) once it is on the remote branch."""
-
-    def __init__(
-        self,
-        repo: git.Repo,
-        branch: str,
-        push: Callable[[Path, str], None],
-        *,
-        base: str = "HEAD",
-    ) -> None:
-        super().__init__(repo, branch)
-        self._push = push
-        self._base = base
-
-    @classmethod
-    def on_branch(
-        cls, clone: Path, branch: str, base: str, push: Callable[[Path, str], None]
-    ) -> PushingWorkspace:
-        """Check out ``branch`` from the remote if it exists, else start it from ``base``.
-
-        An existing branch is continued, never restarted: new commits go on top of what it
-        holds, so they push without forcing.
-        """
-        if not branch.startswith("tierbot/"):
-            raise GitError(f"refusing to work on {branch}: tierbot only writes tierbot/* branches")
-        repo = git.Repo(clone)
-        remote_refs = {ref.remote_head for ref in repo.remotes.origin.refs}
-        start = f"origin/{branch}" if branch in remote_refs else f"origin/{base}"
-        repo.git.checkout("--quiet", "-B", branch, start)
-        return cls(repo, branch, push, base=f"origin/{base}")
-
-    def committed(self, attempt: str) -> str | None:
-        """The commit on this branch (since its base) whose attempt trailer is ``attempt``."""
-        out = self._repo.git.log(
-            f"{self._base}..HEAD",
-            f"--format=%H%x09%(trailers:key={ATTEMPT_TRAILER},valueonly,separator=%x2C)",
-        )
-        for line in out.splitlines():
-            sha, _, values = line.partition("\t")
-            if attempt in values.split(","):
-                return str(sha)
-        return None
-
-    def commit(self, message: str, trailers: Mapping[str, str]) -> str:
-        attempt = trailers.get(ATTEMPT_TRAILER)
-        found = self.committed(attempt) if attempt else None
-        if found is not None:  # a stopped worker pushed this attempt's commit already
-            self.discard()
-            return found
-        sha = super().commit(message, trailers)
-        try:
-            self._push(self.root, self.branch)
-        except Exception as exc:
-            raise PushFailed(f"the commit could not be pushed: {exc}") from exc
-        return sha

@@ -1,4 +1,4 @@
-"""What a handler receives: the forge, the stores, the engine's parts and the one executor."""
+"""What the task service works with for one job: the ports, the one executor and the gates."""
 
 from __future__ import annotations
 
@@ -6,38 +6,27 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
-from bot import REPO_CONFIG_PATH
 from bot.access import DEFAULT_ACCESS, ModelAccess
-from bot.actions import GitHubAction
-from bot.config import ConfigError, Price, RepoConfig, load_config
+from bot.config import REPO_CONFIG_PATH, ConfigError, Price, RepoConfig, load_config
 from bot.core.logs import Redactor
 from bot.core.types import CheckResult
 from bot.events import Event
-from bot.lease import Guard, unguarded
+from bot.executor import Executor
 from bot.ports import Ledger, Models
+from bot.ports.git import LocalGit
+from bot.ports.github import GitHubPort
+from bot.ports.tasks import TaskStore
 
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 DONE_LABEL = "tierbot:done"
 NEEDS_HUMAN_LABEL = "tierbot:needs-human"
 
 
-class GitHubPort(Protocol):
-    """The part of ``bot.adapters.github.GitHubForge`` the handlers use."""
-
-    def permission(self, repo: str, user: str) -> str: ...
-    def file_text(self, repo: str, path: str, ref: str) -> str | None: ...
-    def clone(self, repo: str, dest: Path) -> Path: ...
-    def push(self, workdir: Path, branch: str) -> None: ...
-    def find_pull(self, repo: str, head_branch: str) -> Any: ...
-    def jobs(self, repo: str, run_id: int) -> list[Any]: ...
-    def job_log(self, repo: str, job_id: int) -> str: ...
-    def workflow_runs(self, repo: str, *, branch: str) -> list[Any]: ...
-
-
 class RemoteChecks:
-    """The engine's Forge on GitHub: CI runs after the push, so there is no result now."""
+    """The engine's ``Checks`` on GitHub: CI runs after the push, so there is no result now."""
+
+    pushes = True
 
     def run_check(self, workspace: object, check: object) -> CheckResult | None:
         return None
@@ -49,35 +38,22 @@ class RemoteChecks:
 @dataclass
 class Context:
     github: GitHubPort
-    store: Any  # IssueTaskStore
+    store: TaskStore
     ledger: Ledger
     models: Models
     prices: Mapping[str, Price]
     workdir: Path
+    # The job's one writer: every GitHub write, commit, push and refusal goes through it, and
+    # it alone knows whether this is a dry run.
+    executor: Executor
+    git: LocalGit
     bot_logins: frozenset[str] = frozenset()
-    dry_run: bool = False
     echo: Callable[[str], None] = lambda _line: None
-    planned: list[object] = field(default_factory=list)
     # The operator's allowlist for repository configs, and the process's redactor: both built
     # once at the edge from Settings (bot/wiring.py).
     access: ModelAccess = DEFAULT_ACCESS
     redactor: Redactor = field(default_factory=Redactor)
-    # Raises when the worker no longer holds the job's lease: checked before every write.
-    guard: Guard = unguarded
 
-    # -- writes: all through here, so --dry-run can print them instead ----------------
-    def act(self, action: GitHubAction) -> Any:
-        from bot.executor import Executor
-
-        if self.dry_run:
-            self.planned.append(action)
-            self.echo(f"would {describe(action)}")
-        applied = Executor(
-            github=self.github, dry_run=self.dry_run, redactor=self.redactor, guard=self.guard
-        ).apply(action)
-        return applied.result
-
-    # -- reads and gates ---------------------------------------------------------------
     def sender_may_act(self, event: Event) -> str | None:
         """None when the sender may trigger work, else the reason for refusing."""
         if event.sender is None:
@@ -100,15 +76,10 @@ class Context:
         except ConfigError as exc:
             return exc
 
-    def fresh_dir(self, repo: str, issue: int) -> Path:
-        path = self.workdir / repo.replace("/", "__") / f"issue-{issue}"
+    def scratch_dir(self, repo: str, name: str) -> Path:
+        """An empty directory for a clone, under the worker's workdir."""
+        path = self.workdir / repo.replace("/", "__") / name
         if path.exists():
             shutil.rmtree(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
-
-
-def describe(action: object) -> str:
-    name = type(action).__name__
-    fields = {k: v for k, v in vars(action).items() if k != "body"}
-    return f"{name} {fields}"

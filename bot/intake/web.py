@@ -20,7 +20,7 @@ from starlette.routing import Route
 from bot.adapters.queue_sql import Accepted, Incoming, QueueUnavailable, SqlQueue, Unstorable
 from bot.core.logs import scrub
 from bot.events import HANDLED_EVENTS, EventError, action_of, parse_event
-from bot.intake import (
+from bot.intake.validate import (
     MAX_BODY_BYTES,
     SPOOL_BYTES,
     Rejected,

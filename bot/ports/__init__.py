@@ -1,6 +1,7 @@
-"""The boundaries of the core: Protocols for models, the ledger, the git workspace and the forge.
+"""The boundaries of the core: Protocols for models, the ledger, the git workspace and the checks.
 
-Each port has a real adapter under ``bot/adapters`` and a small fake in the tests.
+Each port has a real adapter under ``bot/adapters`` and a small fake in the tests; the GitHub
+port is in ``github.py``, the task store in ``tasks.py``, the scratch git commands in ``git.py``.
 """
 
 from __future__ import annotations
@@ -184,8 +185,14 @@ class Workspace(Protocol):
         ...
 
 
-class Forge(Protocol):
-    """Where the check runs and where the bot talks to people."""
+class Checks(Protocol):
+    """Where the check runs and where the bot talks to people: ``LocalForge`` (the check
+    command, the terminal) and ``RemoteChecks`` (CI on GitHub, which answers later). Not the
+    GitHub forge: that is ``bot/ports/github.py: GitHubPort``."""
+
+    # True where a commit counts only once pushed (CI that runs after the push):
+    # the engine then follows each commit with a ``Push``.
+    pushes: bool
 
     def run_check(self, workspace: Workspace, check: CheckSpec) -> CheckResult | None:
         """Run the check now, or return None when it runs elsewhere (CI after a push)."""

@@ -1,0 +1,167 @@
+"""``tierbot run``: one task up the tier ladder on a local repository, or its plan (--dry-run)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.cli.common import (
+    EXIT_BUDGET_STOP,
+    EXIT_DONE,
+    EXIT_NEEDS_HUMAN,
+    fail,
+    protect_logs,
+    repo_option,
+    settings_from_env,
+)
+
+
+@click.command()
+@click.argument("text", required=False)
+@click.option(
+    "--issue-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the task text from a file (e.g. an issue body in Markdown).",
+)
+@click.option(
+    "--type",
+    "task_type",
+    help="Task type (stub, tests, config, docs, feature, ...); guessed from the text when omitted.",
+)
+@repo_option()
+@click.option("--base", default="HEAD", show_default=True, help="Commit to branch from.")
+@click.option("--dry-run", is_flag=True, help="Plan and estimate cost; no model call, no commit.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
+def run(
+    text: str | None,
+    issue_file: Path | None,
+    task_type: str | None,
+    repo_path: Path,
+    base: str,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Take a task up the tier ladder on a new tierbot/<slug> branch of a local repository."""
+    from bot.adapters.git import GitError, LocalRepo
+    from bot.config import ConfigError, load_repo_config
+    from bot.core.routing import infer_type, route
+    from bot.engine import make_task
+
+    task_text = _task_text(text, issue_file)
+    settings = settings_from_env()
+    redactor = settings.redactor()
+    protect_logs(redactor)
+    try:
+        repo = LocalRepo.open(repo_path)
+        repo.head_sha()
+        config = load_repo_config(repo.root, access=settings.model_access)
+        name = task_type or infer_type(
+            task_text, {n for n, t in config.task_types.items() if t.output == "commit"}
+        )
+        task = make_task(task_text, name)
+        route(config, task.type)
+    except (GitError, ConfigError) as exc:
+        fail(str(exc))
+        return
+    if dry_run:
+        _dry_run(repo, config, settings, task, as_json)
+        return
+    result = _run(repo, config, settings, task, redactor)
+    if as_json:
+        click.echo(redactor.tokens(json.dumps(result.to_json(), indent=2)))
+    else:
+        click.echo(redactor(result.status_line()))
+    from bot.core.types import Status
+
+    raise SystemExit(
+        {Status.DONE: EXIT_DONE, Status.BUDGET_STOP: EXIT_BUDGET_STOP}.get(
+            result.status, EXIT_NEEDS_HUMAN
+        )
+    )
+
+
+def _task_text(text: str | None, issue_file: Path | None) -> str:
+    if text and issue_file:
+        fail("give the task as TEXT or --issue-file, not both")
+    if issue_file is not None:
+        try:
+            text = issue_file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read --issue-file {issue_file}: {exc}")
+    if not text or not text.strip():
+        fail("no task given: pass TEXT or --issue-file FILE")
+    assert text is not None
+    return text
+
+
+def _engine(repo: Any, config: Any, settings: Any, *, echo: Any, redactor: Any) -> Any:
+    from bot.adapters.ledger import SqlLedger
+    from bot.adapters.llm import LiteLLMModels
+    from bot.adapters.localforge import LocalForge
+    from bot.adapters.prices import load_price_table
+    from bot.engine import Engine
+
+    return Engine(
+        config=config,
+        models=LiteLLMModels(env=settings.model_keys(), redact=redactor.tokens),
+        ledger=SqlLedger(settings.ledger_url(repo.git_dir), redactor=redactor),
+        forge=LocalForge(env=settings.env, echo=echo, redact=redactor),
+        prices=load_price_table(),
+        repo=str(repo.root),
+        progress=echo,
+    )
+
+
+def _run(repo: Any, config: Any, settings: Any, task: Any, redactor: Any) -> Any:
+    from bot.executor import Executor
+
+    def echo(line: str) -> None:
+        click.echo(f"tierbot: {redactor(line)}", err=True)
+
+    engine = _engine(repo, config, settings, echo=echo, redactor=redactor)
+    branch = repo.unique_branch(task.slug)
+    echo(f"{task.type} task on branch {branch} (worktree; your checkout is not touched)")
+    workspace = repo.add_worktree(branch)
+    try:
+        executor = Executor(
+            forge=engine.forge, workspace=workspace, dry_run=False, redactor=redactor
+        )
+        result = engine.run(task, workspace, executor)
+    finally:
+        repo.remove_worktree(workspace)
+    if result.branch is None:
+        repo.delete_branch(branch)
+    return result
+
+
+def _dry_run(repo: Any, config: Any, settings: Any, task: Any, as_json: bool) -> None:
+    from bot.adapters.git import CheckoutView
+    from bot.engine import plan
+
+    engine = _engine(repo, config, settings, echo=lambda _line: None, redactor=settings.redactor())
+    result = plan(engine, task, CheckoutView(repo))
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return
+    click.echo(f"plan for a {task.type} task (dry run: no model call, no commit)")
+    for t in result.tiers:
+        price = (
+            f"${t.price.input_per_mtok:g}/${t.price.output_per_mtok:g} per 1M in/out"
+            if t.price
+            else "price unknown"
+        )
+        worst = f"${t.worst_per_call_usd:.4f}" if t.worst_per_call_usd is not None else "unknown"
+        if t.model == "template":
+            click.echo(f"  {t.tier:<9} free: {t.note}")
+        else:
+            click.echo(
+                f"  {t.tier:<9} {t.model}: ~{t.prompt_tokens} tokens in, up to "
+                f"{t.max_output_tokens} out, {price}; worst case {worst}/call, "
+                f"up to {t.max_calls} calls"
+            )
+    total = result.worst_total_usd
+    shown = f"${total:.4f}" if total is not None else "unknown"
+    click.echo(f"worst case for the whole ladder: {shown} (budget per task ${result.budget_usd:g})")

@@ -1,0 +1,284 @@
+"""The loop every use shares: route, attempt, commit, check, next step, until the task ends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from bot.actions import Commit, Push
+from bot.config import Price, RepoConfig, TierSpec
+from bot.core import budget as money
+from bot.core.escalation import BudgetView, StepKind, next_step
+from bot.core.routing import route
+from bot.core.types import AttemptRecord, CheckResult, Message, Outcome, Status, Task
+from bot.engine.attempts import Attempts, StepPrompts
+from bot.engine.state import AttemptSummary, Pending, Produced, RunResult, TaskRun, record_end
+from bot.executor import Executor
+from bot.ports import (
+    ATTEMPT_TRAILER,
+    Checks,
+    Ledger,
+    Models,
+    PathRefused,
+    Workspace,
+    WorkspaceError,
+)
+
+STATUS_FOR_STEP = {
+    StepKind.DONE: Status.DONE,
+    StepKind.NEEDS_HUMAN: Status.NEEDS_HUMAN,
+    StepKind.BUDGET_STOP: Status.BUDGET_STOP,
+}
+
+
+class Engine:
+    """Runs tasks for one repository. Construct once per run at the edge; no I/O here."""
+
+    def __init__(
+        self,
+        *,
+        config: RepoConfig,
+        models: Models,
+        ledger: Ledger,
+        forge: Checks,
+        prices: Mapping[str, Price],
+        repo: str,
+        progress: Callable[[str], None] = lambda _line: None,
+        checkpoint: Callable[[TaskRun], None] = lambda _state: None,
+    ) -> None:
+        """``checkpoint`` stores the loop's state whenever a step starts or ends, so a run whose
+        process dies can be resumed with ``recover``."""
+        self.config = config
+        self.models = models
+        self.ledger = ledger
+        self.forge = forge
+        self.prices = prices
+        self.repo = repo
+        self.progress = progress
+        self.attempts = Attempts(
+            config=config, models=models, ledger=ledger, prices=prices, repo=repo
+        )
+        self.checkpoint = checkpoint
+
+    # -- what the attempts know, for the callers that plan or price ------------------------
+    def price(self, tier: TierSpec) -> Price | None:
+        return self.attempts.price(tier)
+
+    def worst_case(self, tier: TierSpec, prompt_tokens: int) -> float | None:
+        return self.attempts.worst_case(tier, prompt_tokens)
+
+    def prompt(
+        self,
+        tier: TierSpec,
+        task: Task,
+        workspace: Workspace,
+        *,
+        feedback: str = "",
+        touched: Sequence[str] = (),
+    ) -> list[Message]:
+        """The messages an attempt at ``tier`` sends; raises ContextTooLarge."""
+        return self.attempts.prompt(tier, task, workspace, feedback=feedback, touched=touched)
+
+    def scope(self, state: TaskRun) -> money.Scope:
+        return self.attempts.scope(state)
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self, task: Task, workspace: Workspace, executor: Executor) -> RunResult:
+        """Start a task and drive it until it ends, or until its check runs elsewhere."""
+        ladder = route(self.config, task.type)
+        task_id = self.ledger.start_task(
+            repo=self.repo, task=task, start_tier=ladder.start, ceiling=ladder.ceiling
+        )
+        state = TaskRun(task_id, task, ladder)
+        self.checkpoint(state)
+        return self._drive(state, workspace, executor)
+
+    def resume(
+        self, state: TaskRun, check: CheckResult, workspace: Workspace, executor: Executor
+    ) -> RunResult:
+        """Continue a task whose last commit was checked elsewhere (CI on a forge)."""
+        pending = state.pending
+        if pending is None:
+            raise ValueError(f"task {state.task_id} is not waiting for a check")
+        state.pending = None
+        self.ledger.record_check(pending.attempt_id, check)
+        self._conclude_check(pending.result, check)
+        self._close_attempt(state, pending)
+        return self._drive(state, workspace, executor)
+
+    def recover(self, state: TaskRun, workspace: Workspace, executor: Executor) -> RunResult:
+        """Continue a task whose worker stopped mid-step (killed, or its lease lost).
+
+        An edit that was being committed is committed again; on a branch that already holds
+        it (the commit carries the attempt's trailers) that finds the commit and writes
+        nothing, so no model is paid twice. Otherwise the ladder goes on from the last attempt
+        that ended, exactly as ``run`` would have.
+        """
+        pending = state.pending
+        if pending is not None and pending.result.commit_sha is None:
+            self._commit_and_check(state.task, pending, workspace, executor)
+            if not pending.result.awaiting_check:
+                state.pending = None
+                self._close_attempt(state, pending)
+                self.checkpoint(state)
+        if state.pending is not None:
+            return self._result(state, Status.RUNNING, "waiting for the check", workspace.branch)
+        return self._drive(state, workspace, executor)
+
+    def _drive(self, state: TaskRun, workspace: Workspace, executor: Executor) -> RunResult:
+        while True:
+            # The day's spend is read at every step, never kept: other tasks spend it too.
+            spend = self.ledger.spent(self.scope(state))
+            prompts = StepPrompts(
+                self.attempts,
+                state.task,
+                workspace,
+                state.ladder.tiers,
+                state.feedback,
+                state.touched,
+            )
+            view = BudgetView(money.remaining(self.config.budget, spend), prompts)
+            step = next_step(state.ladder, state.history, state.outcome, view)
+            if step.kind is not StepKind.CALL:
+                return self._finish(
+                    state, STATUS_FOR_STEP[step.kind], step.reason, workspace.branch
+                )
+            assert step.tier is not None
+            number = len(state.history) + 1
+            self.progress(f"[{number}] {step.tier}: {step.reason}")
+            attempt_id = self.ledger.start_attempt(state.task_id, number=number, tier=step.tier)
+            tier = self.config.tier(step.tier)
+            result = self.attempts.attempt(state, attempt_id, tier, workspace, prompts)
+            pending = Pending(attempt_id, number, step.tier, result)
+            if result.outcome is Outcome.GREEN:  # a valid edit: commit it, then check it
+                state.pending = pending
+                self.checkpoint(state)  # from here a resumed run finds this edit again
+                self._commit_and_check(state.task, pending, workspace, executor)
+                if result.awaiting_check:
+                    self.progress(f"[{number}] {step.tier}: committed; waiting for the check")
+                    return self._result(
+                        state, Status.RUNNING, "waiting for the check", workspace.branch
+                    )
+            state.pending = None
+            self._close_attempt(state, pending)
+            self.checkpoint(state)
+
+    def _close_attempt(self, state: TaskRun, pending: Pending) -> None:
+        result, tier, number = pending.result, pending.tier, pending.number
+        self.ledger.finish_attempt(
+            pending.attempt_id,
+            outcome=result.outcome,
+            detail=result.detail,
+            commit_sha=result.commit_sha,
+            senior_cost_usd=result.senior_cost_usd,
+        )
+        if result.cost_usd is None:
+            state.unknown = True
+        if state.senior_total is not None:
+            state.senior_total = (
+                None
+                if result.senior_cost_usd is None
+                else state.senior_total + result.senior_cost_usd
+            )
+        state.touched.extend(p for p in result.edits.paths if p not in state.touched)
+        state.history.append(AttemptRecord(tier, result.outcome, result.cost_usd, result.detail))
+        state.summaries.append(
+            AttemptSummary(
+                number,
+                tier,
+                str(result.outcome),
+                result.detail,
+                result.cost_usd,
+                result.usage.prompt_tokens,
+                result.usage.completion_tokens,
+                result.commit_sha,
+            )
+        )
+        self.progress(
+            f"[{number}] {tier}: {result.outcome}"
+            + (f" - {result.detail}" if result.detail else "")
+        )
+        state.outcome = result.outcome
+        if result.feedback:
+            state.feedback = result.feedback
+
+    def stop(self, state: TaskRun, check: CheckResult, reason: str, branch: str) -> RunResult:
+        """End a task whose check failed for a reason no tier can fix (e.g. the base is red)."""
+        pending = state.pending
+        if pending is None:
+            raise ValueError(f"task {state.task_id} is not waiting for a check")
+        state.pending = None
+        self.ledger.record_check(pending.attempt_id, check)
+        self._conclude_check(pending.result, check)
+        pending.result.detail = f"{pending.result.detail}; {reason}"
+        self._close_attempt(state, pending)
+        return self._finish(state, Status.NEEDS_HUMAN, reason, branch)
+
+    def _finish(self, state: TaskRun, status: Status, reason: str, branch: str) -> RunResult:
+        result = self._result(state, status, reason, branch)
+        record_end(self.ledger, result)
+        return result
+
+    def _result(self, state: TaskRun, status: Status, reason: str, branch: str) -> RunResult:
+        committed = any(a.commit_sha for a in state.summaries) or state.pending is not None
+        return RunResult(
+            status=status,
+            reason=reason,
+            task_id=state.task_id,
+            branch=branch if committed else None,
+            cost_usd=sum(a.cost_usd or 0.0 for a in state.summaries),
+            cost_unknown=state.unknown,
+            senior_cost_usd=state.senior_total,
+            attempts=tuple(state.summaries),
+            state=state,
+        )
+
+    def _commit_and_check(
+        self, task: Task, pending: Pending, workspace: Workspace, executor: Executor
+    ) -> None:
+        produced, tier = pending.result, pending.tier
+        try:
+            applied = executor.apply(
+                Commit(
+                    produced.edits,
+                    message=f"{task.title}\n\nWritten by the {tier} tier of tierbot.",
+                    # The attempt's id lets a resumed run recognise this commit on the branch.
+                    trailers={
+                        "Tierbot-Tier": tier,
+                        "Tierbot-Task": task.slug,
+                        ATTEMPT_TRAILER: str(pending.attempt_id),
+                    },
+                )
+            )
+        except PathRefused as exc:
+            produced.outcome, produced.detail = Outcome.POLICY, f"edit refused: {exc}"
+            produced.feedback = f"These edits are not allowed: {exc}"
+            return
+        except WorkspaceError as exc:
+            produced.outcome, produced.detail = Outcome.INVALID_EDIT, str(exc)
+            produced.feedback = f"{exc}\n{exc.output}".strip()
+            return
+        produced.commit_sha = applied.commit_sha
+        if self.forge.pushes:
+            executor.apply(Push(workspace.branch))
+        check = self.forge.run_check(workspace, self.config.check)
+        if check is None:
+            produced.awaiting_check = True
+            return
+        self.ledger.record_check(pending.attempt_id, check)
+        self._conclude_check(produced, check)
+
+    @staticmethod
+    def _conclude_check(produced: Produced, check: CheckResult) -> None:
+        produced.detail = _check_detail(check)
+        if not check.passed:
+            produced.outcome = Outcome.CHECK_FAILED
+            produced.feedback = f"The check `{check.command}` failed:\n{check.excerpt}"
+
+
+def _check_detail(check: CheckResult) -> str:
+    if not check.command:
+        return "no check configured"
+    if check.timed_out:
+        return f"`{check.command}` timed out after {check.duration_s:.0f} s"
+    verdict = "passed" if check.passed else f"failed (exit {check.exit_code})"
+    return f"`{check.command}` {verdict} in {check.duration_s:.1f} s"

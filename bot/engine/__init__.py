@@ -6,6 +6,7 @@ every write to the executor. ``state.py`` holds a run's state, ``attempts.py`` o
 ``loop.py`` the loop, ``plan.py`` a dry run's plan.
 """
 
+from bot.core.types import slugify
 from bot.engine.attempts import Attempts, StepPrompts
 from bot.engine.loop import Engine
 from bot.engine.plan import Plan, PlannedTier, plan
@@ -17,7 +18,6 @@ from bot.engine.state import (
     TaskRun,
     make_task,
     record_end,
-    slugify,
 )
 
 __all__ = [

@@ -146,17 +146,9 @@ class _Plan:
                     continue
                 self.again.append(item.delivery_id)
             else:
-                self.fresh.append(
-                    {
-                        "delivery_id": item.delivery_id,
-                        "event": item.event,
-                        "action": item.action,
-                        "status": QUEUED,
-                        "error": "",
-                        "received_at": now,
-                        "redeliveries": 0,
-                    }
-                )
+                row: dict[str, Any] = {"delivery_id": item.delivery_id, "event": item.event}
+                row |= {"action": item.action, "status": QUEUED, "error": "", "received_at": now}
+                self.fresh.append(row | {"redeliveries": 0})
             status[item.delivery_id] = QUEUED
             self.jobs.append((index, _job_row(item, now)))
 

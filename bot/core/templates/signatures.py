@@ -239,15 +239,8 @@ def _fence_candidates(lines: Sequence[str]) -> list[_Candidate]:
                 i += 1
             if not header.complete:
                 raise StubError(f"the signature {_quote(stripped)} is never closed")
-            found.append(
-                _Candidate(
-                    indent,
-                    tuple(decorators),
-                    header.text,
-                    _description(header.rest, code=True),
-                    False,
-                )
-            )
+            described = _description(header.rest, code=True)
+            found.append(_Candidate(indent, tuple(decorators), header.text, described, False))
             decorators = []
             doc_pending = True
             if header.text.startswith("class"):

@@ -158,6 +158,8 @@ def _detail(result: dict[str, object]) -> str:
     last = attempts[-1] if attempts else {}
     if result.get("status") == "done" or not last.get("detail"):
         return ""
+    if str(last["detail"]) in str(result.get("reason", "")):
+        return ""  # the reason already says it (a nothing-to-do ending)
     return f" ({last['detail']})"
 
 
@@ -273,7 +275,9 @@ def render(cases: list[dict[str, object]]) -> None:
         totals["duplicates"] += int(str(case.get("duplicates", 0)))
         totals["outside"] += len(outside)
     share = totals["duplicates"] / totals["generated"] if totals["generated"] else 0.0
-    ended = all(str(c["ending"]).startswith(("done", "needs-human: ")) for c in cases)
+    ended = all(
+        str(c["ending"]).startswith(("done", "needs-human: ", "nothing-to-do: ")) for c in cases
+    )
     print(
         f"\n{len(cases)} cases, {totals['generated']} generated tests: {totals['passed']} passed, "
         f"{totals['failed']} failed, {totals['skipped']} skipped; {totals['outside']} files "

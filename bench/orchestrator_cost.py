@@ -19,7 +19,13 @@ file). The template tier is not scripted: the generators run. Tokens are charact
 both sides (the usual average; admission's worst case uses 3). The default intern tier is a
 local model, priced at zero; a second total prices it like the junior tier.
 
-Usage: python bench/orchestrator_cost.py [--issues FILE]
+``--files 12`` runs the mix the orchestrator is meant for, "twelve new files, mostly grunt":
+each issue keeps its plan and its hard core, and its grunt subtasks gain the files such a
+feature usually carries until it has twelve (a reference page and a how-to page per docs
+subtask, a changelog entry, an example config file), written by the tier each subtask already
+starts at. The subtask count stays within ``plan.max_subtasks``.
+
+Usage: python bench/orchestrator_cost.py [--issues FILE] [--files N]
 """
 
 from __future__ import annotations
@@ -165,6 +171,37 @@ def plan_answer(plan_data: Mapping[str, Any]) -> str:
     return f'```json\n{{"summary": {summary}, "subtasks": [\n  {subtasks}\n]}}\n```\n'
 
 
+# Grunt files a feature of ``name`` may add, in order, with the lines a model writes for each.
+EXTRA_GRUNT = (
+    ("docs", "docs/{name}-reference.md", 40),
+    ("docs", "docs/{name}-howto.md", 30),
+    ("docs", "CHANGELOG.md", 8),
+    ("docs", "examples/{name}.example.toml", 16),
+    ("docs", "docs/{name}-faq.md", 24),
+    ("docs", "docs/{name}-migration.md", 20),
+)
+
+
+def widen(issue: dict[str, Any], files: int) -> dict[str, Any]:
+    """``issue`` with grunt files added to its first docs subtask until it names ``files``."""
+    subtasks = [dict(s) for s in issue["plan"]["subtasks"]]
+    written = {k: dict(v) for k, v in issue.get("written", {}).items()}
+    named = {f for s in subtasks for f in s["files"]}
+    docs = next(s for s in subtasks if s["type"] == "docs")
+    for _kind, pattern, lines in EXTRA_GRUNT:
+        if len(named) >= files:
+            break
+        path = pattern.format(name=issue["name"])
+        if path in named:
+            continue
+        docs["files"] = [*docs["files"], path]
+        named.add(path)
+        spec = written.setdefault(docs["id"], {"lines": 0})
+        spec["lines"] = spec["lines"] + lines
+    plan = {**issue["plan"], "subtasks": subtasks}
+    return {**issue, "plan": plan, "written": written}
+
+
 def orchestrate(issue: Mapping[str, Any], config: RepoConfig, repo: dict[str, str]) -> Run:
     planner_tier = config.tier(config.plan.tier)
     known = plan_types(config.task_types)
@@ -265,6 +302,9 @@ def usd(call: Call, prices: Mapping[str, Price | None]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=Path, default=ISSUES)
+    parser.add_argument(
+        "--files", type=int, default=0, help="widen every plan to this many files (grunt only)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     config = load_config(None)
@@ -273,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     junior_like = {**prices, "intern": prices["junior"]}
     repo = load_repo()
     issues = yaml.safe_load(args.issues.read_text("utf-8"))
+    if args.files:
+        issues = [widen(issue, args.files) for issue in issues]
+        print(f"Mix: every plan widened to {args.files} files with grunt files (--files).")
     runs = []
     for issue in issues:
         run = orchestrate(issue, config, repo)

@@ -102,5 +102,34 @@ class PostReview:
     comments: tuple[ReviewLine, ...] = ()
 
 
-GitHubAction = UpsertComment | Comment | AddLabels | RemoveLabel | OpenPull | PostReview
+@dataclass(frozen=True)
+class UpsertIssue:
+    """The bot's own issue titled ``title`` (or carrying ``marker``): edit it in place and
+    reopen it if it was closed, else create it; never a second one (the dashboard)."""
+
+    repo: str
+    title: str
+    marker: str
+    body: str
+
+
+@dataclass(frozen=True)
+class EditBody:
+    """Replace the body of an issue or pull request the bot opened."""
+
+    repo: str
+    number: int
+    body: str
+
+
+GitHubAction = (
+    UpsertComment
+    | Comment
+    | AddLabels
+    | RemoveLabel
+    | OpenPull
+    | PostReview
+    | UpsertIssue
+    | EditBody
+)
 Action = Commit | Push | Say | Refuse | GitHubAction

@@ -22,6 +22,7 @@ from bot.actions import (
     AddLabels,
     Comment,
     Commit,
+    EditBody,
     OpenPull,
     PostReview,
     Push,
@@ -29,6 +30,7 @@ from bot.actions import (
     RemoveLabel,
     Say,
     UpsertComment,
+    UpsertIssue,
 )
 from bot.core.logs import Redactor
 from bot.ports import Checks, Workspace
@@ -154,6 +156,10 @@ class Executor:
         elif isinstance(action, OpenPull):
             pull = gh.create_pull(action.repo, action.head, action.base, action.title, action.body)
             return Applied(action, pull=pull)
+        elif isinstance(action, UpsertIssue):
+            gh.upsert_issue(action.repo, action.title, action.marker, action.body)
+        elif isinstance(action, EditBody):
+            gh.edit_body(action.repo, action.number, action.body)
         elif isinstance(action, PostReview):
             comments = [InlineComment(c.path, c.line, c.body, c.side) for c in action.comments]
             gh.create_review(action.repo, action.number, action.commit_id, action.body, comments)
@@ -187,8 +193,10 @@ def redacted(action: Action, redactor: Redactor) -> Action:
         return replace(action, text=text(action.text))
     if isinstance(action, Refuse):
         return replace(action, reason=text(action.reason))
-    if isinstance(action, UpsertComment | Comment):
+    if isinstance(action, UpsertComment | Comment | EditBody):
         return replace(action, body=text(action.body))
+    if isinstance(action, UpsertIssue):
+        return replace(action, title=text(action.title), body=text(action.body))
     if isinstance(action, OpenPull):
         return replace(action, title=text(action.title), body=text(action.body))
     if isinstance(action, PostReview):

@@ -156,6 +156,16 @@ class PlanSpec:
 
 
 @dataclass(frozen=True)
+class RoutingSpec:
+    """Where a task starts (the ``routing:`` section): the configured tier, or ``adaptive``:
+    the tier the repository's own history recommends (``tierbot calibrate``)."""
+
+    mode: str = "static"  # static | adaptive
+    min_history: int = 20  # ended tasks of a type before its history decides
+    explore: float = 0.1  # share of tasks started one tier below the recommendation
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     ladder: tuple[str, ...]
     tiers: Mapping[str, TierSpec]
@@ -168,6 +178,8 @@ class RepoConfig:
     hooks: HooksSpec = HooksSpec()
     debug: DebugSpec = DebugSpec()
     plan: PlanSpec = PlanSpec()
+    routing: RoutingSpec = RoutingSpec()
+    dashboard: bool = False  # one "tierbot dashboard" issue, edited after each task
 
     def tier(self, name: str) -> TierSpec:
         return self.tiers[name]

@@ -99,6 +99,12 @@ class OfflineGitHub:
     def create_comment(self, repo: str, number: int, body: str) -> int:
         raise RuntimeError("an offline dry run never writes")
 
+    def upsert_issue(self, repo: str, title: str, marker: str, body: str) -> int:
+        raise RuntimeError("an offline dry run never writes")
+
+    def edit_body(self, repo: str, number: int, body: str) -> None:
+        raise RuntimeError("an offline dry run never writes")
+
     def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None:
         raise RuntimeError("an offline dry run never writes")
 

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from bot.adapters.queue_sql import Job, SqlQueue
+from bot.adapters.queue_rows import Job
 from bot.core.logs import scrub
 from bot.dispatch import Router
 from bot.events import Event, EventError, parse_event
 from bot.lease import Lease, LeaseLost
+from bot.logsetup import job_scope
+from bot.queue_port import JobOutcomes
 
 log = logging.getLogger("tierbot.worker")
 # The worker stops writing this share of the lease before the database lets another worker
@@ -35,7 +37,7 @@ class Worker:
     def __init__(
         self,
         *,
-        queue: SqlQueue,
+        queue: JobOutcomes,
         router: Router,
         context: Callable[..., Any],
         name: str,
@@ -65,6 +67,12 @@ class Worker:
         job = self._queue.claim(self.name)
         if job is None:
             return None
+        self.run_claimed(job, started)
+        return job
+
+    def run_claimed(self, job: Job, started: float) -> None:
+        """Run a job claimed at ``started`` (here, or by another engine) and record how it
+        ended; the queue's record may raise to hand the outcome to that engine."""
         lease = Lease(
             started,
             valid_s=self._queue.lease_s * (1 - LEASE_MARGIN),
@@ -74,13 +82,13 @@ class Worker:
         beat = threading.Thread(target=self._beat, args=(job, lease, stop), daemon=True)
         beat.start()
         try:
-            record = self._run(job, lease)
+            with job_scope(delivery_id=job.delivery_id, job_id=job.id, key=job.key):
+                record = self._run(job, lease)
         finally:
             stop.set()
             beat.join()
         # Heartbeats end first, so one racing the outcome never reads it as a lost lease.
         record()
-        return job
 
     def run_forever(self, stop: threading.Event, *, idle_s: float = 0.5) -> None:
         while not stop.is_set():

@@ -13,7 +13,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot.adapters.ledger import SqlLedger
-from bot.adapters.queue_sql import FAILED, QUEUED, SqlQueue
+from bot.adapters.queue_rows import FAILED, QUEUED
+from bot.adapters.queue_sql import SqlQueue
 from bot.intake.web import create_app, valid_signature
 
 SECRET = "s3cret"

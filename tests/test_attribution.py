@@ -80,8 +80,7 @@ CASES = [
     ("mypy", "src/shop/models.py:2: error: Missing return statement  [empty-body]", ("models",)),
     (
         "library frames are nobody's",
-        '  File "/usr/lib/python3.11/json/__init__.py", line 3\n'
-        "FAILED tests/test_cart.py::test_x",
+        '  File "/usr/lib/python3.11/json/__init__.py", line 3\nFAILED tests/test_cart.py::test_x',
         ("cart-tests",),
     ),
     (

@@ -34,7 +34,7 @@ def test_demo_runs_the_free_tier_in_a_sample_repo(tmp_path: Path, capsys):
     assert "tests/test_cart.py" in err
     assert main(["report", "--repo", str(target), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["status_counts"] == {"done": 1}
+    assert data["statuses"] == [{"status": "done", "tasks": 1}]
 
 
 def test_demo_refuses_a_non_empty_directory(tmp_path: Path, capsys):

@@ -187,7 +187,7 @@ def test_a_worker_killed_mid_job_loses_nothing(github_emulator, tierbot, models)
     make_repo(github_emulator, models.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
     issue = github_emulator.open_issue(REPO, "Implement mul(a, b) in calc.py")
     first = tierbot.start_worker(lease=3)
-    github_emulator.label_issue(REPO, issue.number, "tierbot:feature", sender="alice")
+    github_emulator.label_issue(REPO, issue.number, "tierbot:change", sender="alice")
     wait_until(
         lambda: models.requests_for("junior-model"),
         timeout=60,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.adapters.github_tasks import IssueTaskStore
 from bot.adapters.ledger import SqlLedger
-from bot.adapters.queue_sql import FAILED, JobORM
+from bot.adapters.queue_rows import FAILED, JobORM
 from tests.support.github_emulator import GitHubEmulator
 from tests.support.github_emulator.faults import Fault
 from tests.support.github_emulator.faults import slow as slow_answer
@@ -60,7 +60,7 @@ def test_a_kill_after_the_push_opens_the_pr_without_another_model_call(
     procs = start_tierbot(tmp_path, github_emulator, url)
     try:
         first = procs.start_worker(lease=LEASE_S)
-        github_emulator.label_issue(REPO, issue.number, "tierbot:feature", sender="alice")
+        github_emulator.label_issue(REPO, issue.number, "tierbot:change", sender="alice")
         wait_until(lambda: held.hits, timeout=60, what=lambda: f"the push\n{procs.logs()}")
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -99,7 +99,7 @@ def test_a_job_that_cannot_finish_tells_the_issue_why(
     procs = start_tierbot(tmp_path, github_emulator, url)
     try:
         procs.start_worker(lease=LEASE_S)
-        github_emulator.label_issue(REPO, issue.number, "tierbot:feature", sender="alice")
+        github_emulator.label_issue(REPO, issue.number, "tierbot:change", sender="alice")
         wait_finished(github_emulator, procs, issue.number, timeout=120)
     finally:
         procs.stop()

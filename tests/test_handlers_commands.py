@@ -296,7 +296,7 @@ def test_retry_carries_the_issues_spend_into_the_new_run(bench: Bench):
     issue = bench.emulator.open_issue(REPO, "Add mul", "Add mul(a, b) to calc.py").number
     bench.models.script(JUNIOR, [reply(MUL)])
     bench.models.script(SENIOR, [reply(MUL)])
-    start_task_on_label(bench.label(issue, "tierbot:feature"), bench.ctx)
+    start_task_on_label(bench.label(issue, "tierbot:change"), bench.ctx)
     first = bench.store.get(REPO, issue).task_id
 
     run_command(bench.say(issue, "/tierbot retry"), bench.ctx)

@@ -70,7 +70,7 @@ def feature_issue(bench: Bench) -> tuple[Issue, Event]:
         config=repo_config(bench.models.url, check=CHECK),
     )
     issue = bench.emulator.open_issue(REPO, "Add mul(a, b) to calc.py")
-    return issue, bench.label(issue.number, "tierbot:feature")
+    return issue, bench.label(issue.number, "tierbot:change")
 
 
 def test_a_task_stopped_before_each_of_its_writes_in_turn_ends_with_one_pr(bench: Bench):

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from bot.adapters.ledger import SqlLedger
-from bot.adapters.queue_sql import Incoming, SqlQueue
+from bot.adapters.queue_rows import Incoming
+from bot.adapters.queue_sql import SqlQueue
 from bot.core.logs import REDACTED
 from bot.events import parse_event
 from bot.intake.web import MAX_BODY_BYTES, GroupCommit, create_app, valid_signature

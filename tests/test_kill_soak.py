@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.adapters.ledger import AttemptRowORM, SqlLedger, TaskRowORM
-from bot.adapters.queue_sql import DONE, JobORM, SqlQueue
+from bot.adapters.queue_rows import DONE, JobORM
+from bot.adapters.queue_sql import SqlQueue
 from tests.support.databases import database_url
 from tests.support.github_emulator import GitHubEmulator
 from tests.support.model_server import ScriptedModelServer, reply, slow
@@ -36,6 +37,7 @@ from tests.test_e2e_github import (
 
 pytest_plugins = ["tests.support.github_emulator.fixtures"]
 
+NEG = "\n\ndef neg(a):\n    return -a\n"  # untested: the tests issues have template work
 SEED = 20261128
 ISSUES = 20
 KILLS = 24
@@ -99,7 +101,9 @@ def test_kill_soak_every_issue_gets_exactly_one_pr(
     make_repo(
         github_emulator,
         models.url,
-        {"calc.py": CALC, "tests/__init__.py": "", "tests/test_add.py": ADD_TEST},
+        # neg() is untested, so the tests issues are the template tier's work (a module whose
+        # every name is tested would end nothing-to-do, with no pull request).
+        {"calc.py": CALC + NEG, "tests/__init__.py": "", "tests/test_add.py": ADD_TEST},
     )
     procs = start_tierbot(tmp_path, github_emulator, db_url)
     try:
@@ -112,7 +116,7 @@ def test_kill_soak_every_issue_gets_exactly_one_pr(
             title, label = (
                 ("Add skeleton tests for calc.py", "tierbot:tests")
                 if n % 2
-                else ("Add mul(a, b) to calc.py", "tierbot:feature")
+                else ("Add mul(a, b) to calc.py", "tierbot:change")
             )
             issue = github_emulator.open_issue(REPO, f"{title} ({n})")
             github_emulator.label_issue(REPO, issue.number, label, sender="alice")

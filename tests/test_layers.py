@@ -263,7 +263,10 @@ def long_functions(module: Module) -> list[str]:
 
 @pytest.mark.parametrize("module", MODULES, ids=name_of)
 def test_no_module_or_function_is_too_long(module: Module):
-    problems = long_functions(module)
+    # A released migration is a frozen snapshot of a schema: its upgrade is one block of DDL
+    # that is never edited again, so only its module size counts.
+    frozen = module.rel.startswith("migrations/versions/")
+    problems = [] if frozen else long_functions(module)
     if module.lines > MAX_MODULE_LINES:
         problems.append(f"{module.lines} lines")
     if module.rel in KNOWN_SIZE_EXCEPTIONS:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.ledger import SqlLedger
-from bot.adapters.queue_sql import DONE, EXPIRIES_BEFORE_BACKOFF, FAILED, QUEUED, SqlQueue
+from bot.adapters.queue_rows import DONE, FAILED, QUEUED
+from bot.adapters.queue_sql import EXPIRIES_BEFORE_BACKOFF, SqlQueue
 from tests.support.databases import database_url
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -105,12 +105,13 @@ def test_decline_then_bad_syntax_twice_then_junior(tmp_path, server, capsys):
     assert result["attempts"][1]["cost_usd"] == 0  # the intern runs on loopback: free
 
     data = report(capsys, repo)
-    assert data["total"]["usd"] == pytest.approx(expected)
-    assert data["counterfactual"]["usd"] > data["total"]["usd"]
-    assert "senior" in data["counterfactual"]["assumption"]
+    totals = data["totals"][0]
+    assert totals["spend_cost_usd"] == pytest.approx(expected)
+    assert totals["senior_done_cost_usd"] > totals["done_spend_cost_usd"]
+    assert "senior" in data["assumption"]
     spend = {(row["task_type"], row["tier"]): row for row in data["spend"]}
     assert spend[("boilerplate", "intern")]["calls"] == 2
-    assert spend[("boilerplate", "junior")]["cost"]["usd"] == pytest.approx(expected)
+    assert spend[("boilerplate", "junior")]["cost_usd"] == pytest.approx(expected)
 
 
 def test_check_failure_retried_with_log_then_escalated(tmp_path, server, capsys):
@@ -119,7 +120,7 @@ def test_check_failure_retried_with_log_then_escalated(tmp_path, server, capsys)
     )
     server.script("junior-model", [reply(GOOD_CALC)])
     repo = repo_with(tmp_path, server.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
-    code, result = run_json(capsys, repo, "Implement mul(a, b) in calc.py", "--type", "docs")
+    code, result = run_json(capsys, repo, "Implement mul(a, b) in calc.py", "--type", "boilerplate")
 
     assert code == EXIT_DONE, result
     assert outcomes(result) == [
@@ -138,7 +139,7 @@ def test_an_edit_that_changes_nothing_is_invalid(tmp_path, server, capsys):
     server.script("intern-model", [reply(f"### calc.py\n```python\n{CALC}```\n")])
     server.script("junior-model", [reply(GOOD_CALC)])
     repo = repo_with(tmp_path, server.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
-    code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "docs")
+    code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "boilerplate")
 
     assert code == EXIT_DONE
     assert outcomes(result)[1] == ("intern", "invalid-edit")
@@ -149,7 +150,9 @@ def test_budget_smaller_than_worst_case_stops_before_calling(tmp_path, server, c
     repo = repo_with(
         tmp_path, server.url, {"calc.py": CALC}, extra="budget: {per_task_usd: 0.0001}\n"
     )
-    code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "feature")
+    code, result = run_json(
+        capsys, repo, "Implement mul in calc.py", "--type", "feature", "--no-plan"
+    )
 
     assert code == EXIT_BUDGET_STOP
     assert result["status"] == "budget-stop"
@@ -204,7 +207,9 @@ def test_dirty_checkout_is_left_exactly_as_it_was(tmp_path, server, capsys):
         git(repo, "rev-parse", "HEAD"),
     )
 
-    code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "feature")
+    code, result = run_json(
+        capsys, repo, "Implement mul in calc.py", "--type", "feature", "--no-plan"
+    )
 
     assert code == EXIT_DONE
     after = (
@@ -312,13 +317,15 @@ def test_missing_usage_is_recorded_as_unknown_never_zero(tmp_path, server, capsy
 
     server.script("junior-model", [reply_without_usage(GOOD_CALC)])
     repo = repo_with(tmp_path, server.url, {"calc.py": CALC, "tests/test_calc.py": MUL_TEST})
-    code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "feature")
+    code, result = run_json(
+        capsys, repo, "Implement mul in calc.py", "--type", "feature", "--no-plan"
+    )
 
     assert code == EXIT_DONE
     assert result["cost_unknown"] is True
     assert result["attempts"][0]["cost_usd"] is None
     data = report(capsys, repo)
-    assert data["total"]["usd"] == "unknown"
+    assert data["totals"][0]["spend_cost_usd"] == "unknown"
 
 
 def test_day_budget_counts_earlier_tasks(tmp_path, server, capsys):
@@ -334,6 +341,7 @@ def test_day_budget_counts_earlier_tasks(tmp_path, server, capsys):
         "Implement mul in calc.py",
         "--type",
         "feature",
+        "--no-plan",
     )
     worst = json.loads(out)["tiers"][0]["worst_per_call_usd"]
     # Room for exactly one worst case today: the first task fits, the second cannot.
@@ -342,10 +350,14 @@ def test_day_budget_counts_earlier_tasks(tmp_path, server, capsys):
         config.read_text() + f"budget: {{per_task_usd: 1.0, per_day_usd: {worst + 1e-7}}}\n"
     )
     git(repo, "commit", "-qam", "day budget")
-    code, first = run_json(capsys, repo, "Implement mul in calc.py", "--type", "feature")
+    code, first = run_json(
+        capsys, repo, "Implement mul in calc.py", "--type", "feature", "--no-plan"
+    )
     assert code == EXIT_DONE and first["cost_usd"] > 1e-7
 
-    code, second = run_json(capsys, repo, "Implement mul again in calc.py", "--type", "feature")
+    code, second = run_json(
+        capsys, repo, "Implement mul again in calc.py", "--type", "feature", "--no-plan"
+    )
     assert code == EXIT_BUDGET_STOP
     assert "more than the" in second["reason"]
     assert len(server.requests_for("junior-model")) == 1
@@ -357,7 +369,9 @@ def test_missing_api_key_fails_fast_with_the_variable_name(tmp_path, server, cap
     monkeypatch.setenv("TIERBOT_ALLOWED_KEY_ENVS", "TEST_MISSING_MODEL_KEY")
     config = tier_config(server.url, junior_key_env="TEST_MISSING_MODEL_KEY")
     repo = make_repo(tmp_path / "repo", {"calc.py": CALC, ".github/tierbot.yml": config})
-    code, result = run_json(capsys, repo, "Implement mul in calc.py", "--type", "feature")
+    code, result = run_json(
+        capsys, repo, "Implement mul in calc.py", "--type", "feature", "--no-plan"
+    )
 
     assert code == EXIT_NEEDS_HUMAN
     assert outcomes(result) == [("junior", "auth-error")]

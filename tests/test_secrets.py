@@ -133,7 +133,9 @@ def test_a_config_naming_an_unlisted_variable_or_host_is_refused_before_any_requ
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-27182818")
     repo = junior_on(tmp_path, f"http://{host}:{recorder.port}/v1", key_env)
 
-    code, out, err = run(capsys, repo, "Implement mul(a, b) in calc.py", "--type", "feature")
+    code, out, err = run(
+        capsys, repo, "Implement mul(a, b) in calc.py", "--type", "feature", "--no-plan"
+    )
 
     assert code == EXIT_USAGE
     assert ".github/tierbot.yml: tiers.junior." in err and setting in err
@@ -151,7 +153,9 @@ def test_the_operator_allowlist_lets_a_named_variable_and_host_through(
     monkeypatch.setenv("TIERBOT_ALLOWED_API_BASES", f"http://0.0.0.0:{server.port}")
     repo = junior_on(tmp_path, f"http://0.0.0.0:{server.port}/v1", "CORP_LLM_KEY")
 
-    code, _, err = run(capsys, repo, "Implement mul(a, b) in calc.py", "--type", "feature")
+    code, _, err = run(
+        capsys, repo, "Implement mul(a, b) in calc.py", "--type", "feature", "--no-plan"
+    )
 
     assert code == EXIT_DONE, err
     [request] = server.requests_for("junior-model")
@@ -162,7 +166,9 @@ def test_a_malformed_operator_setting_stops_the_run(tmp_path, capsys, monkeypatc
     monkeypatch.setenv("TIERBOT_ALLOWED_API_BASES", "collector.evil.example")
     repo = junior_on(tmp_path, f"http://127.0.0.1:{recorder.port}/v1", "null")
 
-    code, _, err = run(capsys, repo, "Implement mul(a, b) in calc.py", "--type", "feature")
+    code, _, err = run(
+        capsys, repo, "Implement mul(a, b) in calc.py", "--type", "feature", "--no-plan"
+    )
 
     assert code == EXIT_USAGE and "TIERBOT_ALLOWED_API_BASES" in err
     assert recorder.connections == []
@@ -431,7 +437,7 @@ def test_a_config_naming_the_webhook_secret_gets_one_comment_and_no_request(
     github_emulator.add_collaborator(REPO, "alice", "write")
     issue = github_emulator.open_issue(REPO, "Implement mul(a, b) in calc.py")
     tierbot.start_worker()
-    github_emulator.label_issue(REPO, issue.number, "tierbot:feature", sender="alice")
+    github_emulator.label_issue(REPO, issue.number, "tierbot:change", sender="alice")
 
     def commented() -> list[Any]:
         comments = github_emulator.repo(REPO).issues[issue.number].comments

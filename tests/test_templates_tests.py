@@ -23,6 +23,7 @@ from tests.support.templates import (
     assert_keeps_lines,
     declined,
     edits_of,
+    nothing_to_do,
     request,
     run_pytest,
     write,
@@ -405,11 +406,6 @@ def test_tests_generator_ignores_hidden_html_comments() -> None:
             "the task names no Python module to test; name one by path, e.g. src/pkg/module.py",
         ),
         (
-            "Add tests for missing.py and gone.py",
-            {"calc.py": CALC},
-            "none of the named modules exist in the repository: missing.py, gone.py",
-        ),
-        (
             "Add tests for ../calc.py",
             {"calc.py": CALC},
             "the task names no Python module to test; name one by path, e.g. src/pkg/module.py",
@@ -457,16 +453,6 @@ def test_tests_generator_ignores_hidden_html_comments() -> None:
             {"calc.py": CALC, "tests/test_calc.py": "def test_(:\n"},
             "tests/test_calc.py has a syntax error at line 1: invalid syntax; "
             "fix it before adding tests",
-        ),
-        (
-            "Add tests for calc.py",
-            {
-                "calc.py": "def add(a, b):\n    return a + b\n",
-                "tests/test_calc.py": "import calc\n\n\ndef test_add():\n"
-                "    assert calc.add(1, 1) == 2\n",
-            },
-            "every public name already has a test in tests/test_calc.py; "
-            "behaviour tests need a model tier",
         ),
     ],
 )
@@ -956,3 +942,30 @@ def _emit(text):
     text = skeleton_tests("out", public_names(source), None, source=source)
     assert text is not None
     assert "test_show_examples" not in text and "def test_show_behaviour" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "repo", "reason"),
+    [
+        (
+            "Add tests for missing.py and gone.py",
+            {"calc.py": CALC},
+            "none of the named modules exist in the repository (tasks see committed files "
+            "only): missing.py, gone.py",
+        ),
+        (
+            "Add tests for calc.py",
+            {
+                "calc.py": "def add(a, b):\n    return a + b\n",
+                "tests/test_calc.py": "import calc\n\n\ndef test_add():\n"
+                "    assert calc.add(1, 1) == 2\n",
+            },
+            "every public name already has a test in tests/test_calc.py; nothing is left to add",
+        ),
+    ],
+)
+def test_invalid_or_finished_tests_tasks_are_nothing_to_do(
+    text: str, repo: dict[str, str], reason: str
+) -> None:
+    # Not a decline: no model tier could do better, so the task must not climb.
+    assert nothing_to_do(generate(request("tests", text, repo))) == reason

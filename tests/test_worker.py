@@ -17,7 +17,8 @@ from bot.adapters.github import GitHubError, GitHubForge, GitHubRateLimited, Inv
 from bot.adapters.github import is_permanent as github_is_permanent
 from bot.adapters.github.auth import GitHubApp
 from bot.adapters.ledger import SqlLedger
-from bot.adapters.queue_sql import FAILED, QUEUED, RUNNING, Job, JobORM, SqlQueue
+from bot.adapters.queue_rows import FAILED, QUEUED, RUNNING, Job, JobORM
+from bot.adapters.queue_sql import SqlQueue
 from bot.dispatch import Router
 from bot.events import Event
 from bot.lease import LeaseLost

@@ -38,8 +38,6 @@ def check_command(check: CheckSpec, files: Sequence[str]) -> str | None:
 
 
 class LocalForge:
-    pushes = False  # the check runs here, on the local branch
-
     def __init__(
         self,
         *,
@@ -47,7 +45,11 @@ class LocalForge:
         echo: Callable[[str], None],
         excerpt_chars: int = 6000,
         redact: Callable[[str], str] = scrub,
+        pushes: bool = False,
     ) -> None:
+        # The check runs here, on the local branch; ``pushes`` when that branch is also
+        # published (a GitHub Action whose token starts no CI: the PR still needs the commits).
+        self.pushes = pushes
         self._env = dict(env)
         self._redact = redact  # the check's output is scrubbed as it arrives
         self._echo = echo

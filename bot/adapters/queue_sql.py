@@ -12,160 +12,50 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, and_, exists, insert, or_, select, text, update
-from sqlalchemy.exc import (
-    DataError,
-    DisconnectionError,
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
+from sqlalchemy import (
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
 )
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy.exc import (
+    IntegrityError,
+)
+from sqlalchemy.orm import aliased
 
-from bot.adapters.ledger import Base, SqlLedger, UTCDateTime
+from bot import metrics
+from bot.adapters.ledger import SqlLedger
+from bot.adapters.queue_rows import (
+    DONE,
+    FAILED,
+    IGNORED,
+    QUEUED,
+    RUNNING,
+    Accepted,
+    DeliveryORM,
+    Incoming,
+    IntakePlan,
+    Job,
+    JobORM,
+    other_open_jobs,
+    storage_errors,
+    utcnow,
+)
 
-QUEUED, RUNNING, DONE, FAILED, IGNORED = "queued", "running", "done", "failed", "ignored"
 _PG_CLAIM_LOCK_KEY = 0x7469_6572_716E  # serialises claims on PostgreSQL
 # A job whose workers keep dying (it may be what kills them) waits longer before each claim
 # after this many expiries in a row, instead of crash-looping every worker; it is never dropped.
 EXPIRIES_BEFORE_BACKOFF = 5
 MAX_EXPIRY_BACKOFF_S = 3600.0
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class DeliveryORM(Base):
-    __tablename__ = "deliveries"
-
-    delivery_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    event: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64), default="")
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    error: Mapped[str] = mapped_column(Text, default="")
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    redeliveries: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class JobORM(Base):
-    __tablename__ = "jobs"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    delivery_id: Mapped[str] = mapped_column(String(64), index=True)
-    event: Mapped[str] = mapped_column(String(64))
-    key: Mapped[str] = mapped_column(String(255), index=True)
-    payload: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims, expired ones included
-    failures: Mapped[int] = mapped_column(Integer, default=0)  # exceptions reported by workers
-    expiries: Mapped[int] = mapped_column(Integer, default=0)  # leases that ran out in a row
-    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
-    lease_owner: Mapped[str | None] = mapped_column(String(128))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    run_after: Mapped[datetime] = mapped_column(UTCDateTime)
-    error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-@dataclass(frozen=True)
-class Job:
-    id: int
-    delivery_id: str
-    event: str
-    key: str
-    payload: dict[str, Any]
-    attempts: int
-    lease_owner: str  # the worker's name and a token unique to this claim
-    failures: int = 0
-    expiries: int = 0
-    max_attempts: int = 5
-
-
-@dataclass(frozen=True)
-class Incoming:
-    delivery_id: str
-    event: str
-    action: str
-    key: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """What intake did with a delivery: ``queued`` or ``duplicate``."""
-
-    outcome: str
-    job_id: int | None = None
-
-
-class QueueUnavailable(Exception):
-    """The database cannot be reached or stays busy; nothing was stored, try again later."""
-
-
-class Unstorable(Exception):
-    """The database refused a delivery's data; nothing of it was stored."""
-
-
-@contextmanager
-def _storage_errors() -> Iterator[None]:
-    """Turn driver errors into the two outcomes intake answers differently (503 and 422)."""
-    try:
-        yield
-    except (OperationalError, InterfaceError, DisconnectionError, PoolTimeout) as exc:
-        raise QueueUnavailable(f"database unavailable: {_first_line(exc)}") from exc
-    except (DataError, UnicodeError) as exc:
-        raise Unstorable(f"the database refused the delivery: {_first_line(exc)}") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-
-
-class _Plan:
-    """The rows a batch needs, given the statuses of the deliveries already stored."""
-
-    def __init__(self, items: Sequence[Incoming], status: dict[str, str], now: datetime) -> None:
-        self.fresh: list[dict[str, Any]] = []
-        self.seen: list[str] = []
-        self.again: list[str] = []
-        self.jobs: list[tuple[int, dict[str, Any]]] = []
-        for index, item in enumerate(items):
-            known = status.get(item.delivery_id)
-            if known is not None:
-                self.seen.append(item.delivery_id)
-                if known != FAILED:
-                    continue
-                self.again.append(item.delivery_id)
-            else:
-                row: dict[str, Any] = {"delivery_id": item.delivery_id, "event": item.event}
-                row |= {"action": item.action, "status": QUEUED, "error": "", "received_at": now}
-                self.fresh.append(row | {"redeliveries": 0})
-            status[item.delivery_id] = QUEUED
-            self.jobs.append((index, _job_row(item, now)))
-
-
-def _job_row(item: Incoming, now: datetime) -> dict[str, Any]:
-    return {
-        "delivery_id": item.delivery_id,
-        "event": item.event,
-        "key": item.key,
-        "payload": json.dumps(item.payload),
-        "state": QUEUED,
-        "attempts": 0,
-        "max_attempts": 5,
-        "run_after": now,
-        "created_at": now,
-        "error": "",
-    }
 
 
 class SqlQueue:
@@ -174,7 +64,7 @@ class SqlQueue:
         ledger: SqlLedger,
         *,
         lease_s: float = 60.0,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._ledger = ledger
         self._lease = timedelta(seconds=lease_s)
@@ -192,7 +82,7 @@ class SqlQueue:
 
         Raises ``QueueUnavailable`` or ``Unstorable``; nothing of the batch is stored then.
         """
-        with _storage_errors():
+        with storage_errors():
             try:
                 return self._store(items)
             except IntegrityError:
@@ -210,7 +100,7 @@ class SqlQueue:
                     DeliveryORM.delivery_id.in_(list({item.delivery_id for item in items}))
                 )
             )
-            plan = _Plan(items, {row[0]: row[1] for row in rows}, now)
+            plan = IntakePlan(items, {row[0]: row[1] for row in rows}, now)
             if plan.fresh:
                 session.execute(insert(DeliveryORM), plan.fresh)
             if plan.seen:
@@ -245,7 +135,7 @@ class SqlQueue:
             received_at=self._clock(),
         )
         # suppress: a concurrent copy of the same delivery recorded it first.
-        with _storage_errors(), suppress(IntegrityError), self._ledger.write() as session:
+        with storage_errors(), suppress(IntegrityError), self._ledger.write() as session:
             if session.get(DeliveryORM, delivery_id) is None:
                 session.add(row)
 
@@ -337,8 +227,9 @@ class SqlQueue:
             if row is None:
                 return
             row.state, row.finished_at, row.lease_until, row.expiries = DONE, now, None, 0
+            metrics.job_ran("done")
             delivery = session.get(DeliveryORM, row.delivery_id)
-            if delivery is not None and not self._open_jobs(session, row.delivery_id, row.id):
+            if delivery is not None and not other_open_jobs(session, row.delivery_id, row.id):
                 delivery.status = DONE
 
     def release(self, job: Job) -> None:
@@ -348,6 +239,7 @@ class SqlQueue:
             if row is not None:
                 row.state, row.lease_owner, row.lease_until = QUEUED, None, None
                 row.run_after = self._clock()
+                metrics.job_ran("released")
 
     def fail(self, job: Job, error: str, *, retry_in_s: float | None = None) -> None:
         """Count a failure: queue the job again after ``retry_in_s`` while it has failed fewer
@@ -362,8 +254,10 @@ class SqlQueue:
             if retry_in_s is not None and row.failures < row.max_attempts:
                 row.state, row.lease_until = QUEUED, None
                 row.run_after = now + timedelta(seconds=retry_in_s)
+                metrics.job_ran("retry")
                 return
             self._give_up(session, row, error, now)
+            metrics.job_ran("failed")
 
     def _give_up(self, session: Any, row: JobORM, error: str, now: datetime) -> None:
         row.state, row.finished_at, row.lease_until, row.error = FAILED, now, None, error[:4000]
@@ -371,26 +265,23 @@ class SqlQueue:
         if delivery is not None:
             delivery.status, delivery.error = FAILED, error[:4000]
 
-    @staticmethod
-    def _open_jobs(session: Any, delivery_id: str, other_than: int) -> bool:
-        return (
-            session.scalar(
-                select(JobORM.id)
-                .where(
-                    JobORM.delivery_id == delivery_id,
-                    JobORM.id != other_than,
-                    JobORM.state.in_((QUEUED, RUNNING)),
-                )
-                .limit(1)
-            )
-            is not None
-        )
-
     # --- inspection ----------------------------------------------------------------------
     def delivery_status(self, delivery_id: str) -> str | None:
         with self._ledger.read() as session:
             row = session.get(DeliveryORM, delivery_id)
             return row.status if row else None
+
+    def stats(self) -> metrics.QueueStats:
+        """Jobs by state, how many wait, and the age of the oldest waiting (for /metrics)."""
+        with self._ledger.read() as session:
+            rows = session.execute(select(JobORM.state, func.count()).group_by(JobORM.state))
+            by_state = {state: int(n) for state, n in rows}
+            oldest = session.scalar(
+                select(func.min(JobORM.created_at)).where(JobORM.state == QUEUED)
+            )
+        return metrics.QueueStats(
+            by_state, by_state.get(QUEUED, 0), metrics.age_s(oldest, self._clock())
+        )
 
     def counts(self) -> dict[str, int]:
         with self._ledger.read() as session:

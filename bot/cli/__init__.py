@@ -11,15 +11,31 @@ from collections.abc import Sequence
 import click
 
 from bot import __version__
-from bot.cli.common import EXIT_BUDGET_STOP, EXIT_DONE, EXIT_NEEDS_HUMAN, EXIT_USAGE
-from bot.cli.demo import demo
+from bot.action.cli import action as action_command
+from bot.audit.cli import calibrate, report
+from bot.cli.common import (
+    EXIT_BUDGET_STOP,
+    EXIT_DONE,
+    EXIT_NEEDS_HUMAN,
+    EXIT_NOTHING_TO_DO,
+    EXIT_USAGE,
+)
 from bot.cli.hooks import hooks
-from bot.cli.report import report
 from bot.cli.run import run
 from bot.cli.server import replay, serve, worker
+from bot.db_cli import db
+from bot.demo import demo
 from bot.init import init
 
-__all__ = ["EXIT_BUDGET_STOP", "EXIT_DONE", "EXIT_NEEDS_HUMAN", "EXIT_USAGE", "cli", "main"]
+__all__ = [
+    "EXIT_BUDGET_STOP",
+    "EXIT_DONE",
+    "EXIT_NEEDS_HUMAN",
+    "EXIT_NOTHING_TO_DO",
+    "EXIT_USAGE",
+    "cli",
+    "main",
+]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,12 +46,15 @@ def cli() -> None:
 
 cli.add_command(run)
 cli.add_command(report)
+cli.add_command(calibrate)
 cli.add_command(demo)
 cli.add_command(hooks)
 cli.add_command(serve)
 cli.add_command(worker)
 cli.add_command(replay)
 cli.add_command(init)
+cli.add_command(db)  # bot/db_cli.py
+cli.add_command(action_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

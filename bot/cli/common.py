@@ -13,6 +13,7 @@ EXIT_DONE = 0
 EXIT_NEEDS_HUMAN = 1
 EXIT_USAGE = 2  # bad input: invalid config, not a repository, unreadable task file
 EXIT_BUDGET_STOP = 3
+EXIT_NOTHING_TO_DO = 4  # the task is empty, names nothing that exists, or is already done
 REPO_HELP = "Any directory inside the repository."
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -12,6 +12,7 @@ from bot.cli.common import (
     EXIT_BUDGET_STOP,
     EXIT_DONE,
     EXIT_NEEDS_HUMAN,
+    EXIT_NOTHING_TO_DO,
     fail,
     protect_logs,
     repo_option,
@@ -29,11 +30,16 @@ from bot.cli.common import (
 @click.option(
     "--type",
     "task_type",
-    help="Task type (stub, tests, config, docs, feature, ...); guessed from the text when omitted.",
+    help="Task type (stub, tests, config, docs, feature, ...); triaged from the text when "
+    "omitted. feature: a planner splits the issue into typed subtasks (docs/orchestrator.md).",
 )
 @repo_option()
 @click.option("--base", default="HEAD", show_default=True, help="Commit to branch from.")
 @click.option("--dry-run", is_flag=True, help="Plan and estimate cost; no model call, no commit.")
+@click.option(
+    "--plan-only", is_flag=True, help="feature: one planner call; print the plan, change nothing."
+)
+@click.option("--no-plan", is_flag=True, help="feature: one ladder for the issue, no planner.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
 def run(
     text: str | None,
@@ -42,13 +48,17 @@ def run(
     repo_path: Path,
     base: str,
     dry_run: bool,
+    plan_only: bool,
+    no_plan: bool,
     as_json: bool,
 ) -> None:
     """Take a task up the tier ladder on a new tierbot/<slug> branch of a local repository."""
     from bot.adapters.git import GitError, LocalRepo
     from bot.config import ConfigError, load_repo_config
-    from bot.core.routing import infer_type, route
+    from bot.core.endings import empty_task
+    from bot.core.routing import route
     from bot.engine import make_task
+    from bot.orchestrator import local as orchestrated
 
     task_text = _task_text(text, issue_file)
     settings = settings_from_env()
@@ -58,14 +68,27 @@ def run(
         repo = LocalRepo.open(repo_path)
         repo.head_sha()
         config = load_repo_config(repo.root, access=settings.model_access)
-        name = task_type or infer_type(
-            task_text, {n for n, t in config.task_types.items() if t.output == "commit"}
-        )
+        if task_type is not None:
+            route(config, task_type)
+        here = orchestrated.Local(repo, config, settings, redactor)
+        if task_type is None and empty_task(task_text) is not None:
+            # Nothing to triage: the run ends before any tier, and the type only names the
+            # ledger row, so no call is spent deciding it.
+            task_type = next(n for n, t in config.task_types.items() if t.output == "commit")
+        name = task_type or orchestrated.choose_type(here, task_text, dry_run=dry_run).type
         task = make_task(task_text, name)
         route(config, task.type)
     except (GitError, ConfigError) as exc:
         fail(str(exc))
         return
+    if name == orchestrated.FEATURE and not no_plan:
+        raise SystemExit(
+            orchestrated.run_feature(
+                here, task, plan_only=plan_only, dry_run=dry_run, as_json=as_json
+            )
+        )
+    if plan_only:
+        fail(f"--plan-only plans a feature issue; a {name} task has no plan (try --dry-run)")
     if dry_run:
         _dry_run(repo, config, settings, task, as_json)
         return
@@ -77,9 +100,11 @@ def run(
     from bot.core.types import Status
 
     raise SystemExit(
-        {Status.DONE: EXIT_DONE, Status.BUDGET_STOP: EXIT_BUDGET_STOP}.get(
-            result.status, EXIT_NEEDS_HUMAN
-        )
+        {
+            Status.DONE: EXIT_DONE,
+            Status.BUDGET_STOP: EXIT_BUDGET_STOP,
+            Status.NOTHING_TO_DO: EXIT_NOTHING_TO_DO,
+        }.get(result.status, EXIT_NEEDS_HUMAN)
     )
 
 
@@ -102,16 +127,19 @@ def _engine(repo: Any, config: Any, settings: Any, *, echo: Any, redactor: Any) 
     from bot.adapters.llm import LiteLLMModels
     from bot.adapters.localforge import LocalForge
     from bot.adapters.prices import load_price_table
+    from bot.baseline import local_baseline
     from bot.engine import Engine
 
+    forge = LocalForge(env=settings.env, echo=echo, redact=redactor)
     return Engine(
         config=config,
         models=LiteLLMModels(env=settings.model_keys(), redact=redactor.tokens),
         ledger=SqlLedger(settings.ledger_url(repo.git_dir), redactor=redactor),
-        forge=LocalForge(env=settings.env, echo=echo, redact=redactor),
+        forge=forge,
         prices=load_price_table(),
         repo=str(repo.root),
         progress=echo,
+        baseline=local_baseline(forge, config.check, repo.git_dir, echo),
     )
 
 

@@ -15,6 +15,16 @@ from bot.cli.common import (
     protect_logs,
     settings_from_env,
 )
+from bot.db_cli import require_schema
+from bot.ops_cli import (
+    configure_logs,
+    log_format_option,
+    metrics_port_option,
+    start_worker_metrics,
+    uvicorn_logs,
+    watch_queue,
+)
+from bot.queue_port import job_outcomes, open_queue, run_jobs
 
 
 @click.command()
@@ -27,8 +37,9 @@ from bot.cli.common import (
     type=click.IntRange(min=0),
     help="Worker processes started beside the web process.",
 )
+@log_format_option
 @env_file_option
-def serve(host: str, port: int, workers: int, env_file: Path | None) -> None:
+def serve(host: str, port: int, workers: int, log_format: str, env_file: Path | None) -> None:
     """Receive GitHub webhooks (POST /webhook) and run workers for them."""
     import signal
     import subprocess
@@ -36,22 +47,22 @@ def serve(host: str, port: int, workers: int, env_file: Path | None) -> None:
     import uvicorn
 
     from bot.adapters.ledger import SqlLedger
-    from bot.adapters.queue_sql import SqlQueue
     from bot.intake.web import create_app
 
     settings = settings_from_env(env_file)
     if not settings.webhook_secret:
         fail("TIERBOT_WEBHOOK_SECRET is not set: the secret configured on the GitHub App")
     redactor = settings.redactor()
+    require_schema(settings.server_db_url())
     ledger = SqlLedger(settings.server_db_url(), redactor=redactor)
-    app = create_app(secret=settings.webhook_secret, queue=SqlQueue(ledger), redact=redactor)
+    queue = open_queue(ledger)
+    watch_queue(queue.stats)
+    app = create_app(secret=settings.webhook_secret, queue=queue, redact=redactor)
     # uvicorn sets its log handlers up when its Config is made: redact them after that.
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **uvicorn_logs(log_format)))
     protect_logs(redactor)
-    children = [
-        subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=dict(settings.env))
-        for _ in range(workers)
-    ]
+    argv = [sys.executable, "-m", "bot", "worker", "--log-format", log_format]
+    children = [subprocess.Popen(argv, env=dict(settings.env)) for _ in range(workers)]
     try:
         server.run()
     finally:
@@ -70,23 +81,23 @@ def serve(host: str, port: int, workers: int, env_file: Path | None) -> None:
     help="Seconds a claimed job is held without a heartbeat; a killed worker's job waits this "
     "long before another worker resumes it.",
 )
+@log_format_option
+@metrics_port_option
 @env_file_option
-def worker(lease: float, env_file: Path | None) -> None:
+def worker(lease: float, log_format: str, metrics_port: int | None, env_file: Path | None) -> None:
     """Claim queued webhook jobs and run them (start as many as you like, on any machine)."""
-    import logging
     import signal
     import socket
     import threading
 
     from bot.adapters.github import is_permanent
     from bot.adapters.github.auth import GitHubConfigError
-    from bot.adapters.ledger import SqlLedger
-    from bot.adapters.queue_sql import SqlQueue
     from bot.handlers import build_router
+    from bot.metrics import MeteredLedger
     from bot.wiring import context_factory
     from bot.worker import LEASE_MARGIN, Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logs(log_format)
     settings = settings_from_env(env_file)
     redactor = settings.redactor()
     protect_logs(redactor)
@@ -96,13 +107,16 @@ def worker(lease: float, env_file: Path | None) -> None:
         GitHubApp.from_env(settings.env, redactor=redactor)
     except GitHubConfigError as exc:
         fail(str(exc))
-    ledger = SqlLedger(settings.server_db_url(), redactor=redactor)
+    require_schema(settings.server_db_url())
+    ledger = MeteredLedger(settings.server_db_url(), redactor=redactor)
     name = f"{socket.gethostname()}:{os.getpid()}"
     context = context_factory(
         settings, ledger, echo=lambda line: click.echo(redactor(line), err=True), redactor=redactor
     )
+    queue = open_queue(ledger, lease_s=lease)
+    start_worker_metrics(queue.stats, metrics_port)
     runner = Worker(
-        queue=SqlQueue(ledger, lease_s=lease),
+        queue=job_outcomes(queue, ledger, lease_s=lease),
         router=build_router(),
         context=context,
         name=name,
@@ -114,7 +128,7 @@ def worker(lease: float, env_file: Path | None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     click.echo(f"tierbot worker {name} started", err=True)
-    runner.run_forever(stop)
+    run_jobs(queue, ledger, runner, stop, lease_s=lease)
 
 
 @click.command()

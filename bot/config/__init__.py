@@ -24,6 +24,7 @@ from bot.spec import (
     Price,
     RepoConfig,
     ReviewSpec,
+    RoutingSpec,
     TaskTypeSpec,
     TierSpec,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "Price",
     "RepoConfig",
     "ReviewSpec",
+    "RoutingSpec",
     "TaskTypeSpec",
     "TierSpec",
     "load_config",

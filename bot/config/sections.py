@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.config.reader import Reader
+from bot.config.reader import Reader, is_number
 from bot.spec import (
     DEFAULT_STUB_MARKER,
     FORMATTERS,
@@ -17,6 +17,7 @@ from bot.spec import (
     HooksSpec,
     PlanSpec,
     ReviewSpec,
+    RoutingSpec,
     TierSpec,
 )
 
@@ -174,4 +175,16 @@ def hooks_section(
         strict=r.boolean("strict", False),
         format=r.one_of("format", FORMATTERS, "auto"),
         exclude=r.str_list("exclude", []),
+    )
+
+
+def routing_section(file: str, raw: Any) -> RoutingSpec:
+    if isinstance(raw, str):  # `routing: adaptive` is short for `routing: {mode: adaptive}`
+        raw = {"mode": raw}
+    r = Reader(file, "routing", raw, ("mode", "min_history", "explore"))
+    explore = r.get("explore", lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)", 0.1)
+    return RoutingSpec(
+        mode=r.one_of("mode", ("static", "adaptive"), "static"),
+        min_history=r.positive_int("min_history", 20),
+        explore=float(explore),
     )

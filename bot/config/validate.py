@@ -13,7 +13,13 @@ from typing import Any
 
 from bot.access import DEFAULT_ACCESS, ModelAccess
 from bot.config.reader import Reader
-from bot.config.sections import debug_section, hooks_section, plan_section, review_section
+from bot.config.sections import (
+    debug_section,
+    hooks_section,
+    plan_section,
+    review_section,
+    routing_section,
+)
 from bot.spec import (
     BudgetSpec,
     CheckSpec,
@@ -36,6 +42,8 @@ TOP_KEYS = (
     "review",
     "debug",
     "plan",
+    "routing",
+    "dashboard",
 )
 TIER_KEYS = (
     "kind",
@@ -80,6 +88,8 @@ def validate(data: Any, file: str, access: ModelAccess = DEFAULT_ACCESS) -> Repo
         review=review_section(file, data.get("review", {}), tiers, ladder),
         debug=debug_section(file, data.get("debug", {})),
         plan=plan_section(file, data.get("plan", {}), tiers, ladder),
+        routing=routing_section(file, data.get("routing", {})),
+        dashboard=top.boolean("dashboard", False),
     )
 
 

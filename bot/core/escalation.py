@@ -18,6 +18,7 @@ class StepKind(StrEnum):
     DONE = "done"
     NEEDS_HUMAN = "needs-human"
     BUDGET_STOP = "budget-stop"
+    NOTHING_TO_DO = "nothing-to-do"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Ladder:
     start: str
     ceiling: str
     attempts: int  # attempts per tier after a failing check
+    # Tiers whose output is a function of the repository alone (the template tier): the
+    # feedback of a retry changes nothing there, so a refusal is never retried identically.
+    fixed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,16 +68,22 @@ def next_step(
     current = history[-1].tier
     if outcome is Outcome.GREEN:
         return Step(StepKind.DONE, current, "check passed")
+    if outcome is Outcome.NOTHING_TO_DO:
+        return Step(StepKind.NOTHING_TO_DO, current, history[-1].detail or "nothing to do")
     if outcome is Outcome.AUTH_ERROR:
+        # The detail names the cause: an unset variable, or the provider refusing the key.
         return Step(
             StepKind.NEEDS_HUMAN,
             current,
-            f"the {current} tier's provider refused the API key; fix the key and re-run",
+            history[-1].detail
+            or f"the {current} tier's provider refused the API key; fix the key and re-run",
         )
     if outcome is Outcome.BUDGET:
         return Step(StepKind.BUDGET_STOP, current, history[-1].detail or "budget reached")
 
     streak = _same_tier_streak(history)
+    if current in ladder.fixed:
+        return _climb(ladder, current, outcome, budget)
     if outcome in LOCAL_FAILURES:
         local = sum(1 for a in streak if a.outcome in LOCAL_FAILURES)
         if local <= LOCAL_RETRIES:

@@ -58,5 +58,9 @@ def route(config: RepoConfig, task_type: str) -> Ladder:
             ", ".join(n for n, s in config.task_types.items() if s.output == "commit"),
         )
     return Ladder(
-        tiers=config.ladder, start=spec.start, ceiling=spec.ceiling, attempts=spec.attempts
+        tiers=config.ladder,
+        start=spec.start,
+        ceiling=spec.ceiling,
+        attempts=spec.attempts,
+        fixed=tuple(name for name in config.ladder if config.tier(name).is_template),
     )

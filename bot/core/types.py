@@ -12,6 +12,7 @@ class Outcome(StrEnum):
 
     GREEN = "green"  # the edit was committed and the check passed
     DECLINED = "declined"  # the template tier does not handle this task; costs nothing
+    NOTHING_TO_DO = "nothing-to-do"  # the task is invalid or already done: no tier can help
     INVALID_EDIT = "invalid-edit"  # unparseable output, ambiguous edit, syntax error
     POLICY = "policy"  # the edit touches a path outside policy or a protected path
     CHECK_FAILED = "check-failed"  # committed, but the check command failed
@@ -32,6 +33,7 @@ class Status(StrEnum):
     DONE = "done"
     NEEDS_HUMAN = "needs-human"
     BUDGET_STOP = "budget-stop"
+    NOTHING_TO_DO = "nothing-to-do"  # invalid, empty or already done; nothing was charged
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"  # its worker stopped and a new task of the same slug replaced it
 

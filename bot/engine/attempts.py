@@ -4,16 +4,16 @@ syntax checks; and the prompts of a step, each priced before it is sent."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from bot.config import Price, RepoConfig, TierSpec
 from bot.core import budget as money
 from bot.core.context import ContextTooLarge, build_context, fence, named_paths
 from bot.core.edits import EditError, check_syntax, parse_edits
-from bot.core.paths import check_paths
-from bot.core.templates import Declined, TemplateRequest, generate
-from bot.core.types import Message, Outcome, Task, Usage
+from bot.core.paths import check_paths, glob_match
+from bot.core.templates import Declined, NothingToDo, Proposal, TemplateRequest, generate
+from bot.core.types import EditSet, Message, Outcome, Task, Usage
 from bot.engine.state import Produced, TaskRun
 from bot.metering import Meter
 from bot.ports import CallRecord, Ledger, Models, Workspace
@@ -31,8 +31,10 @@ class Attempts:
         ledger: Ledger,
         prices: Mapping[str, Price],
         repo: str,
+        template_text: Callable[[Task], str] = lambda task: task.text,
     ) -> None:
         self.config = config
+        self.template_text = template_text
         self.ledger = ledger
         self.prices = prices
         self.repo = repo
@@ -79,7 +81,7 @@ class Attempts:
                     0,
                     0.0,
                     time.monotonic() - started,
-                    "ok" if produced.outcome is Outcome.GREEN else "declined",
+                    "ok" if produced.outcome is Outcome.GREEN else str(produced.outcome),
                 ),
             )
         else:
@@ -89,30 +91,45 @@ class Attempts:
         return self.validate(produced)
 
     def template(self, task: Task, workspace: Workspace) -> Produced:
-        result = generate(
-            TemplateRequest(
-                task_type=task.type,
-                text=task.text,
-                files=workspace.list_files(),
-                read=workspace.read,
-            )
-        )
+        result = generate(self.template_request(task, workspace))
         if isinstance(result, Declined):
             return Produced(Outcome.DECLINED, detail=result.reason)
+        if isinstance(result, NothingToDo):
+            return Produced(Outcome.NOTHING_TO_DO, detail=result.reason)
         # What a model would have read and written for the same work, for the counterfactual.
         read_chars = len(task.text) + sum(
             len(workspace.read(p) or "") for p in named_paths(task.text, workspace.list_files())
         )
         wrote_chars = sum(len(e.content or "") for e in result.edits)
+        senior = self.config.tier(self.config.ladder[-1])
         usage = Usage(
-            money.tokens_for_chars(read_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL),
+            # An estimate, never more than the senior tier could have been sent.
+            min(
+                money.tokens_for_chars(read_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL),
+                senior.context_tokens - senior.max_tokens,
+            ),
             money.tokens_for_chars(wrote_chars, chars_per_token=money.CHARS_PER_TOKEN_TYPICAL),
         )
+        offered = result.suggestions if isinstance(result, Proposal) else ()
         return Produced(
             Outcome.GREEN,
-            edits=result,
+            detail="suggested, not committed: " + ", ".join(s.path for s in offered)
+            if offered
+            else "",
+            edits=EditSet(result.edits),
             cost_usd=0.0,
             senior_cost_usd=self.senior_cost(usage),
+            note=result.note() if isinstance(result, Proposal) else "",
+        )
+
+    def template_request(self, task: Task, workspace: Workspace) -> TemplateRequest:
+        protected = self.config.paths.protected
+        return TemplateRequest(
+            task_type=task.type,
+            text=self.template_text(task),
+            files=workspace.list_files(),
+            read=workspace.read,
+            protected=lambda path: any(glob_match(path, glob) for glob in protected),
         )
 
     def model(

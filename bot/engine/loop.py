@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from bot.actions import Commit, Push
+from bot.audit.adaptive import start as adaptive_start
 from bot.config import Price, RepoConfig, TierSpec
 from bot.core import budget as money
-from bot.core.escalation import BudgetView, StepKind, next_step
-from bot.core.routing import route
+from bot.core import endings
+from bot.core.escalation import BudgetView, Ladder, StepKind, next_step
 from bot.core.types import AttemptRecord, CheckResult, Message, Outcome, Status, Task
 from bot.engine.attempts import Attempts, StepPrompts
 from bot.engine.state import AttemptSummary, Pending, Produced, RunResult, TaskRun, record_end
@@ -27,6 +28,7 @@ STATUS_FOR_STEP = {
     StepKind.DONE: Status.DONE,
     StepKind.NEEDS_HUMAN: Status.NEEDS_HUMAN,
     StepKind.BUDGET_STOP: Status.BUDGET_STOP,
+    StepKind.NOTHING_TO_DO: Status.NOTHING_TO_DO,
 }
 
 
@@ -44,9 +46,12 @@ class Engine:
         repo: str,
         progress: Callable[[str], None] = lambda _line: None,
         checkpoint: Callable[[TaskRun], None] = lambda _state: None,
+        template_text: Callable[[Task], str] = lambda task: task.text,
+        baseline: Callable[[Workspace], tuple[str, CheckResult] | None] | None = None,
     ) -> None:
         """``checkpoint`` stores the loop's state whenever a step starts or ends, so a run whose
-        process dies can be resumed with ``recover``."""
+        process dies can be resumed with ``recover``. ``template_text`` is what the template
+        tier's generators read of a task (a plan's subtask: its own words only)."""
         self.config = config
         self.models = models
         self.ledger = ledger
@@ -55,9 +60,17 @@ class Engine:
         self.repo = repo
         self.progress = progress
         self.attempts = Attempts(
-            config=config, models=models, ledger=ledger, prices=prices, repo=repo
+            config=config,
+            models=models,
+            ledger=ledger,
+            prices=prices,
+            repo=repo,
+            template_text=template_text,
         )
         self.checkpoint = checkpoint
+        # The check on the base commit before the first tier (the local forge's twin of CI
+        # attribution); None where the base is judged elsewhere (CI on a forge).
+        self.baseline = baseline
 
     # -- what the attempts know, for the callers that plan or price ------------------------
     def price(self, tier: TierSpec) -> Price | None:
@@ -82,14 +95,37 @@ class Engine:
         return self.attempts.scope(state)
 
     # -- the loop ------------------------------------------------------------------------
-    def run(self, task: Task, workspace: Workspace, executor: Executor) -> RunResult:
-        """Start a task and drive it until it ends, or until its check runs elsewhere."""
-        ladder = route(self.config, task.type)
+    def run(
+        self,
+        task: Task,
+        workspace: Workspace,
+        executor: Executor,
+        *,
+        ladder: Ladder | None = None,
+        context: Sequence[str] = (),
+    ) -> RunResult:
+        """Start a task and drive it until it ends, or until its check runs elsewhere.
+
+        ``ladder`` replaces the task type's own (a plan's hard subtask starts higher);
+        ``context`` names files every model prompt shows in full once they exist."""
+        if ladder is None:
+            begin = adaptive_start(self.config, task.type, self.repo, self.ledger)
+            ladder = begin.ladder
+            if begin.why:
+                self.progress(begin.why)
         task_id = self.ledger.start_task(
             repo=self.repo, task=task, start_tier=ladder.start, ceiling=ladder.ceiling
         )
-        state = TaskRun(task_id, task, ladder)
+        state = TaskRun(task_id, task, ladder, touched=list(context))
         self.checkpoint(state)
+        empty = endings.empty_task(task.text)
+        if empty is not None:
+            return self._finish(state, Status.NOTHING_TO_DO, empty, workspace.branch)
+        if self.baseline is not None:
+            base = self.baseline(workspace)  # (the base commit, its check) or None
+            red = None if base is None else endings.base_red(task.type, *base)
+            if red is not None:
+                return self._finish(state, Status.NEEDS_HUMAN, red, workspace.branch)
         return self._drive(state, workspace, executor)
 
     def resume(
@@ -240,7 +276,8 @@ class Engine:
             applied = executor.apply(
                 Commit(
                     produced.edits,
-                    message=f"{task.title}\n\nWritten by the {tier} tier of tierbot.",
+                    message=f"{task.title}\n\nWritten by the {tier} tier of tierbot."
+                    + (f"\n\n{produced.note}" if produced.note else ""),
                     # The attempt's id lets a resumed run recognise this commit on the branch.
                     trailers={
                         "Tierbot-Tier": tier,
@@ -269,16 +306,8 @@ class Engine:
 
     @staticmethod
     def _conclude_check(produced: Produced, check: CheckResult) -> None:
-        produced.detail = _check_detail(check)
+        kept = produced.detail if produced.detail.startswith("suggested") else ""
+        produced.detail = "; ".join(filter(None, [endings.check_detail(check), kept]))
         if not check.passed:
             produced.outcome = Outcome.CHECK_FAILED
             produced.feedback = f"The check `{check.command}` failed:\n{check.excerpt}"
-
-
-def _check_detail(check: CheckResult) -> str:
-    if not check.command:
-        return "no check configured"
-    if check.timed_out:
-        return f"`{check.command}` timed out after {check.duration_s:.0f} s"
-    verdict = "passed" if check.passed else f"failed (exit {check.exit_code})"
-    return f"`{check.command}` {verdict} in {check.duration_s:.1f} s"

@@ -9,7 +9,7 @@ from bot.config import Price
 from bot.core.context import ContextTooLarge
 from bot.core.escalation import LOCAL_RETRIES
 from bot.core.routing import route
-from bot.core.templates import Declined, TemplateRequest, generate
+from bot.core.templates import Declined, NothingToDo, generate
 from bot.core.types import Task
 from bot.engine.attempts import StepPrompts
 from bot.engine.loop import Engine
@@ -61,14 +61,13 @@ def plan(engine: Engine, task: Task, workspace: Workspace) -> Plan:
     for name in tiers:
         tier = engine.config.tier(name)
         if tier.is_template:
-            result = generate(
-                TemplateRequest(task.type, task.text, workspace.list_files(), workspace.read)
-            )
-            note = (
-                f"declines: {result.reason}"
-                if isinstance(result, Declined)
-                else "would write " + ", ".join(result.paths)
-            )
+            result = generate(engine.attempts.template_request(task, workspace))
+            if isinstance(result, Declined):
+                note = f"declines: {result.reason}"
+            elif isinstance(result, NothingToDo):
+                note = f"ends the task, nothing to do: {result.reason}"
+            else:
+                note = "would write " + ", ".join(result.paths)
             rows.append(PlannedTier(name, "template", Price(0, 0), 0, 0, 0.0, 1, note))
             continue
         messages = prompts.messages(tier)
@@ -77,7 +76,8 @@ def plan(engine: Engine, task: Task, workspace: Workspace) -> Plan:
                 name,
                 tier.model or "",
                 engine.price(tier),
-                prompts.prompt_tokens(tier),
+                # The bound prices the worst case; as an estimate it never passes the context.
+                min(prompts.prompt_tokens(tier), tier.context_tokens - tier.max_tokens),
                 tier.max_tokens,
                 prompts[name],
                 ladder.attempts + LOCAL_RETRIES,

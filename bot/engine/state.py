@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from bot.core import endings
 from bot.core.escalation import Ladder
 from bot.core.types import (
     AttemptRecord,
@@ -55,14 +56,21 @@ class RunResult:
         data = asdict(replace(self, state=None))
         data.pop("state")
         data["status"] = str(self.status)
+        data["detail"] = self.detail()
         return data
+
+    def detail(self) -> str:
+        return endings.status_detail(str(self.status), self.reason, self.attempts)
 
     def status_line(self) -> str:
         cost = f"${self.cost_usd:.4f}" + (" + unknown" if self.cost_unknown else "")
         senior = f"${self.senior_cost_usd:.4f}" if self.senior_cost_usd is not None else "unknown"
         where = f" on {self.branch}" if self.branch and self.status is Status.DONE else ""
+        detail = self.detail()
         return (
-            f"{self.status}{where}: {self.reason}; cost {cost} "
+            f"{self.status}{where}: {self.reason}"
+            + (f" ({detail})" if detail else "")
+            + f"; cost {cost} "
             f"(all on senior: {senior}); {len(self.attempts)} attempt(s)"
         )
 
@@ -81,6 +89,7 @@ class Produced:
     usage: Usage = field(default_factory=lambda: Usage(None, None))
     commit_sha: str | None = None
     awaiting_check: bool = False
+    note: str = ""  # added to the commit message (files suggested rather than committed)
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,7 @@ class TaskRun:
                 "senior_cost_usd": r.senior_cost_usd,
                 "usage": [r.usage.prompt_tokens, r.usage.completion_tokens],
                 "commit_sha": r.commit_sha,
+                "note": r.note,
             }
             if r.commit_sha is None:  # still to be committed: a resumed run commits this edit
                 pending["edits"] = [[e.path, e.content] for e in r.edits.edits]
@@ -148,6 +158,7 @@ class TaskRun:
     def from_json(cls, data: Mapping[str, Any]) -> TaskRun:
         ladder = dict(data["ladder"])
         ladder["tiers"] = tuple(ladder["tiers"])
+        ladder["fixed"] = tuple(ladder.get("fixed", ()))
         pending = None
         if data.get("pending"):
             p = data["pending"]
@@ -167,6 +178,7 @@ class TaskRun:
                 usage=Usage(*p["usage"]),
                 commit_sha=p["commit_sha"],
                 awaiting_check=p["commit_sha"] is not None,
+                note=p.get("note", ""),
             )
             pending = Pending(p["attempt_id"], p["number"], p["tier"], result)
         return cls(

@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -17,7 +18,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.adapters.queue_sql import Accepted, Incoming, QueueUnavailable, SqlQueue, Unstorable
+from bot import metrics
+from bot.adapters.queue_rows import Accepted, Incoming, QueueUnavailable, Unstorable
 from bot.core.logs import scrub
 from bot.events import HANDLED_EVENTS, EventError, action_of, parse_event
 from bot.intake.validate import (
@@ -31,6 +33,7 @@ from bot.intake.validate import (
     signature_matches,
     signed_body,
 )
+from bot.queue_port import Intake
 
 __all__ = ["MAX_BODY_BYTES", "GroupCommit", "create_app", "valid_signature"]
 RETRY_AFTER_S = 30
@@ -47,7 +50,7 @@ class GroupCommit:
     """Deliveries arriving together are stored in one transaction; each request is answered
     only after the transaction holding its delivery has committed."""
 
-    def __init__(self, queue: SqlQueue, *, max_batch: int = 256) -> None:
+    def __init__(self, queue: Intake, *, max_batch: int = 256) -> None:
         self._queue = queue
         self._max_batch = max_batch
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -138,7 +141,7 @@ async def _stored(write: Awaitable[T], delivery: str) -> T:
         raise Rejected(422, str(exc)) from None
 
 
-def create_app(*, secret: str, queue: SqlQueue, redact: Callable[[str], str] = scrub) -> Starlette:
+def create_app(*, secret: str, queue: Intake, redact: Callable[[str], str] = scrub) -> Starlette:
     """``redact`` rewrites every free-text string of a payload before it is stored."""
     if not secret:
         raise ValueError("a webhook secret is required (TIERBOT_WEBHOOK_SECRET)")
@@ -156,30 +159,42 @@ def create_app(*, secret: str, queue: SqlQueue, redact: Callable[[str], str] = s
         else:
             item = _delivery(body, event, delivery, redact)
         if event == "ping":
+            metrics.delivery("pong")
             return JSONResponse({"message": "pong"})
         if isinstance(item, str):
             ignore = asyncio.to_thread(queue.ignore, delivery_id=delivery, event=event, action=item)
             await _stored(ignore, delivery)
+            metrics.delivery("ignored")
             return JSONResponse({"message": f"event {event} ignored"}, status_code=202)
         accepted = await _stored(writer.submit(item), delivery)
+        metrics.delivery(accepted.outcome)
         if accepted.outcome == "duplicate":
             return JSONResponse({"message": "duplicate delivery ignored"}, status_code=202)
         return JSONResponse({"message": "queued", "job": accepted.job_id}, status_code=202)
 
     async def webhook(request: Request) -> Response:
+        started = time.perf_counter()
         try:
             return await receive(request)
         except Rejected as refused:
+            metrics.delivery("rejected", str(refused.status))
             return _error(refused.status, refused.message)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read it
+        finally:
+            metrics.INTAKE_SECONDS.observe(time.perf_counter() - started)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
+
+    async def scrape(_request: Request) -> Response:
+        body, content_type = await asyncio.to_thread(metrics.exposition)  # reads the queue
+        return Response(body, media_type=content_type)
 
     return Starlette(
         routes=[
             Route("/webhook", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", scrape, methods=["GET"]),
         ]
     )

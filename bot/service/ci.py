@@ -8,6 +8,7 @@ from bot.core.logs import excerpt
 from bot.core.types import CheckResult, Status
 from bot.engine import TaskRun
 from bot.events import Event
+from bot.orchestrator.github import is_feature_state, run_feature_issue, waits_for
 from bot.ports.tasks import IssueTask
 from bot.service.context import Context
 from bot.service.status import report_config_error
@@ -29,8 +30,12 @@ def take_ci(ctx: Context, event: Event, item: IssueTask) -> None:
         return
     if item.status != Status.RUNNING or not item.state:
         return
-    state = TaskRun.from_json(item.state)
-    if state.pending is None or state.pending.result.commit_sha != event.head_sha:
+    state = None if is_feature_state(item.state) else TaskRun.from_json(item.state)
+    if state is None:
+        waited = waits_for(item.state)
+    else:
+        waited = state.pending.result.commit_sha if state.pending else None
+    if waited is None or waited != event.head_sha:
         return  # a duplicate event, or CI of an older commit
     ctx.executor.begin(
         f"take CI {event.conclusion} on {repo}#{issue} as the check result",
@@ -38,7 +43,7 @@ def take_ci(ctx: Context, event: Event, item: IssueTask) -> None:
     )
 
 
-def _resume_on_ci(ctx: Context, event: Event, item: IssueTask, state: TaskRun) -> None:
+def _resume_on_ci(ctx: Context, event: Event, item: IssueTask, state: TaskRun | None) -> None:
     assert event.repo is not None
     repo = event.repo.full_name
     config = ctx.repo_config(event)
@@ -55,6 +60,9 @@ def _resume_on_ci(ctx: Context, event: Event, item: IssueTask, state: TaskRun) -
             base_red=base_red(ctx, repo, event.repo.default_branch),
             log=check.output,
         )
+    if state is None:  # a plan: the check of the whole, charged to the subtasks it names
+        run_feature_issue(ctx, event.repo, config, item, check=check)
+        return
     if reason is not None:
         engine = make_engine(ctx, config, repo)
         conclude(ctx, event.repo, item, engine.stop(state, check, reason, item.branch))

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.access import DEFAULT_ACCESS, ModelAccess
-from bot.config import REPO_CONFIG_PATH, ConfigError, Price, RepoConfig, load_config
+from bot.config import REPO_CONFIG_PATH, ConfigError, Price, RepoConfig
+from bot.config_extends import load_extended
 from bot.core.logs import Redactor
 from bot.core.types import CheckResult
 from bot.events import Event
 from bot.executor import Executor
-from bot.ports import Ledger, Models
+from bot.ports import Checks, Ledger, Models
 from bot.ports.git import LocalGit
 from bot.ports.github import GitHubPort
 from bot.ports.tasks import TaskStore
@@ -53,6 +54,10 @@ class Context:
     # once at the edge from Settings (bot/wiring.py).
     access: ModelAccess = DEFAULT_ACCESS
     redactor: Redactor = field(default_factory=Redactor)
+    # The engine's check: CI on GitHub; an Action holding the default GITHUB_TOKEN (whose
+    # pushes start no CI) runs the check command itself (bot/action/).
+    checks: Checks = field(default_factory=RemoteChecks)
+    config_path: str = REPO_CONFIG_PATH
 
     def sender_may_act(self, event: Event) -> str | None:
         """None when the sender may trigger work, else the reason for refusing."""
@@ -68,11 +73,15 @@ class Context:
 
     def repo_config(self, event: Event) -> RepoConfig | ConfigError:
         assert event.repo is not None
-        text = self.github.file_text(
-            event.repo.full_name, REPO_CONFIG_PATH, event.repo.default_branch
-        )
+        repo = event.repo
         try:
-            return load_config(text, file=REPO_CONFIG_PATH, access=self.access)
+            return load_extended(
+                self.github.file_text,
+                repo.full_name,
+                repo.default_branch,
+                self.config_path,
+                access=self.access,
+            )
         except ConfigError as exc:
             return exc
 

@@ -10,15 +10,18 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bot.actions import OpenPull, RemoveLabel
+from bot.audit.dashboard import publish_audit
 from bot.config import RepoConfig
 from bot.core.routing import type_for_label
+from bot.core.triage_words import FEATURE
 from bot.core.types import Status, Task
 from bot.engine import Engine, RunResult, TaskRun, make_task
 from bot.events import RepoRef
 from bot.executor import Executor
+from bot.orchestrator.github import is_feature_state, run_feature_issue, waits_for
 from bot.ports.github import BranchWorkspace
 from bot.ports.tasks import IssueTask
-from bot.service.context import DONE_LABEL, NEEDS_HUMAN_LABEL, Context, RemoteChecks
+from bot.service.context import DONE_LABEL, NEEDS_HUMAN_LABEL, Context
 from bot.service.diagnosis import diagnose_red_ceiling
 from bot.service.status import headline, label_outcome, publish_status
 
@@ -45,6 +48,8 @@ def waiting_for_ci(item: IssueTask) -> bool:
     """The task's commit is pushed and CI decides its next step."""
     if item.status != Status.RUNNING or not item.state:
         return False
+    if is_feature_state(item.state):
+        return waits_for(item.state) is not None
     pending = TaskRun.from_json(item.state).pending
     return pending is not None and pending.result.commit_sha is not None
 
@@ -55,6 +60,8 @@ def driven_by(head_sha: str | None, item: IssueTask) -> bool:
     if not waiting_for_ci(item):
         return True
     assert item.state is not None
+    if is_feature_state(item.state):
+        return head_sha == waits_for(item.state)
     pending = TaskRun.from_json(item.state).pending
     return pending is not None and head_sha == pending.result.commit_sha
 
@@ -105,6 +112,10 @@ def start(
             pr_number=existing.pr_number if existing else None,
         )
         ctx.store.save(item)
+        if task.type == FEATURE:  # the orchestrator: a plan of subtasks, each on its own ladder
+            publish_status(ctx, item, task.type, "Starting: the planner splits the issue.", None)
+            run_feature_issue(ctx, repo_ref, config, item, task=task)
+            return
         publish_status(ctx, item, task.type, "Starting: the task climbs the tier ladder.", None)
         drive(ctx, repo_ref, config, item, lambda engine, ws, ex: engine.run(task, ws, ex))
 
@@ -185,6 +196,12 @@ def resume(ctx: Context, repo_ref: RepoRef, config: RepoConfig, item: IssueTask)
     """Go on with a task whose worker stopped mid-step, from its saved state and its branch:
     the same ledger task continues; attempts left open are finished as interrupted."""
     assert item.state is not None
+    if is_feature_state(item.state):
+        ctx.executor.begin(
+            f"resume the plan of {item.repo}#{item.issue} where its worker stopped",
+            lambda: run_feature_issue(ctx, repo_ref, config, item),
+        )
+        return
     state = TaskRun.from_json(item.state)
 
     def work() -> None:
@@ -220,6 +237,7 @@ def drive(ctx: Context, repo_ref: RepoRef, config: RepoConfig, item: IssueTask, 
     with ctx.executor.on(workspace):
         result = step(engine, workspace, ctx.executor)
     conclude(ctx, repo_ref, item, result, diagnose_with=config)
+    publish_audit(ctx, repo, config, item.issue, item.pr_number, result)
 
 
 def make_engine(
@@ -233,7 +251,7 @@ def make_engine(
         config=config,
         models=ctx.models,
         ledger=ctx.ledger,
-        forge=RemoteChecks(),
+        forge=ctx.checks,
         prices=ctx.prices,
         repo=repo,
         progress=ctx.echo,

@@ -92,6 +92,13 @@ class FakeGitHub:
         self.writes.append(("create_comment", number, body))
         return 1000 + len(self.writes)
 
+    def upsert_issue(self, repo: str, title: str, marker: str, body: str) -> int:
+        self.writes.append(("upsert_issue", title, marker, body))
+        return 2000 + len(self.writes)
+
+    def edit_body(self, repo: str, number: int, body: str) -> None:
+        self.writes.append(("edit_body", number, body))
+
     def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None:
         self.writes.append(("add_labels", number, tuple(labels)))
 

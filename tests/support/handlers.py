@@ -27,6 +27,7 @@ from tests.support.github_emulator import GitHubEmulator
 from tests.support.github_emulator.receiver import WebhookReceiver
 from tests.support.github_emulator.state import Issue
 from tests.support.model_server import ScriptedModelServer
+from tests.support.repos import SINGLE_LADDER_TYPE
 
 REPO = "octo/shop"
 SENIOR = "senior-model"
@@ -66,7 +67,7 @@ tiers:
 check:
   command: "{check}"
   timeout: 60
-{extra}"""
+{SINGLE_LADDER_TYPE}{extra}"""
 
 
 @dataclass

@@ -43,6 +43,13 @@ def write(root: Path, files: Mapping[str, str]) -> None:
         target.write_text(text)
 
 
+# `tierbot:feature` runs the orchestrator; tests of one task on one ladder label `tierbot:change`.
+SINGLE_LADDER_TYPE = """\
+task_types:
+  change: {start: junior, ceiling: senior, output: commit, attempts: 2}
+"""
+
+
 def tier_config(
     server_url: str, *, check: str = PYTEST_CHECK, extra: str = "", junior_key_env: str = "null"
 ) -> str:
@@ -74,4 +81,4 @@ tiers:
 check:
   command: "{check}"
   timeout: 120
-{extra}"""
+{SINGLE_LADDER_TYPE}{extra}"""

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.core.templates import Declined, TemplateRequest
+from bot.core.templates import Declined, NothingToDo, TemplateRequest
 from bot.core.types import EditSet
 
 
@@ -17,15 +17,21 @@ def request(task_type: str, text: str, repo: Mapping[str, str]) -> TemplateReque
     return TemplateRequest(task_type, text, tuple(repo), repo.get)
 
 
-def edits_of(result: EditSet | Declined) -> dict[str, str]:
+def edits_of(result: EditSet | Declined | NothingToDo) -> dict[str, str]:
     assert isinstance(result, EditSet), result
     contents = {edit.path: edit.content for edit in result.edits}
     assert all(isinstance(c, str) for c in contents.values())
     return {path: content for path, content in contents.items() if content is not None}
 
 
-def declined(result: EditSet | Declined) -> str:
-    assert isinstance(result, Declined), result
+def declined(result: EditSet | Declined | NothingToDo) -> str:
+    """The reason the template tier did not write: it declined, or there is nothing to do."""
+    assert isinstance(result, Declined | NothingToDo), result
+    return result.reason
+
+
+def nothing_to_do(result: EditSet | Declined | NothingToDo) -> str:
+    assert isinstance(result, NothingToDo), result
     return result.reason
 
 

@@ -7,12 +7,14 @@ repository's hooks run (never skipped silently); nothing is ever force-pushed or
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
 import git
 
+from bot import RUN_COMMIT_ENV
 from bot.adapters.pathguard import PathGuard, UnsafePath
 from bot.core.paths import path_problem
 from bot.core.suite.source import SourceEncodingError, decode_source
@@ -21,6 +23,8 @@ from bot.ports import PathRefused, WorkspaceError
 
 BOT_NAME = "tierbot"
 BOT_EMAIL = "tierbot@users.noreply.github.com"
+OWN_HOOK_IDS = ("tierbot-tests", "tierbot-stubs")  # .pre-commit-hooks.yaml
+HOOK_OUTPUT_LINES = 12
 
 
 class GitError(WorkspaceError):
@@ -74,6 +78,23 @@ def _bot_identity() -> dict[str, str]:
     }
 
 
+def _commit_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The bot's identity, and its own hooks skipped: pre-commit's documented ``SKIP`` for the
+    framework's hooks, ``RUN_COMMIT_ENV`` for the plain git hook."""
+    skip = [s for s in environ.get("SKIP", "").split(",") if s.strip()]
+    skip += [h for h in OWN_HOOK_IDS if h not in skip]
+    return {**_bot_identity(), RUN_COMMIT_ENV: "1", "SKIP": ",".join(skip)}
+
+
+def refused_message(output: str) -> str:
+    """What ``git commit`` said when it refused, with the hook's last lines."""
+    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
+    if not lines:
+        return "git commit failed (a hook rejected it without output)"
+    shown = "\n".join(lines[-HOOK_OUTPUT_LINES:])
+    return f"git commit was rejected (a pre-commit hook?); it said:\n{shown}"
+
+
 class LocalRepo:
     """A repository on disk, opened from any directory inside it."""
 
@@ -112,12 +133,26 @@ class LocalRepo:
         return any(h.name == name for h in self._repo.heads)
 
     def unique_branch(self, slug: str) -> str:
+        """``tierbot/<slug>``; an earlier run's branch of the same task is replaced, so a rerun
+        does not pile up ``-2``, ``-3``. A branch someone else committed to, or one a running
+        task has checked out, is kept, and the next free numbered name is used instead."""
         base = f"tierbot/{slug}"
         name, n = base, 1
-        while self.branch_exists(name):
+        while self.branch_exists(name) and not self._replace(name):
             n += 1
             name = f"{base}-{n}"
         return name
+
+    def _replace(self, branch: str) -> bool:
+        try:
+            authors = self._repo.git.log(f"HEAD..{branch}", "--format=%ae").split()
+            if any(author != BOT_EMAIL for author in authors):
+                return False
+            self._repo.git.worktree("prune")
+            self._repo.git.branch("-D", branch)  # refused while a worktree has it checked out
+        except git.GitCommandError:
+            return False
+        return True
 
     def add_worktree(self, branch: str, *, base: str = "HEAD") -> GitWorkspace:
         base_sha = self._repo.git.rev_parse("--verify", f"{base}^{{commit}}")
@@ -224,10 +259,10 @@ class GitWorkspace:
         for key, value in trailers.items():
             args += ["--trailer", f"{key}: {value}"]
         try:
-            self._repo.git.commit(*args, env=_bot_identity())
+            self._repo.git.commit(*args, env=_commit_env(os.environ))
         except git.GitCommandError as exc:
             output = f"{exc.stdout or ''}\n{exc.stderr or ''}".strip()
-            raise CommitRefused("git commit failed (a hook may have rejected it)", output) from None
+            raise CommitRefused(refused_message(output), output) from None
         return self.head_sha()
 
     def discard(self) -> None:

@@ -24,6 +24,7 @@ import requests
 from github import Auth, Github, GithubException
 from github.GithubObject import NotSet
 
+from bot import metrics
 from bot.adapters.git import PushingWorkspace
 from bot.adapters.github.auth import USER_AGENT, GitHubApp
 from bot.adapters.github.retry import (
@@ -153,6 +154,8 @@ class RestClient:
     def _count(self, operation: str, n: int = 1) -> None:
         with self._lock:
             self.calls[operation] += n
+        requester = getattr(self, "_requester", None)  # None while __init__ runs
+        metrics.github_request(operation, n, requester.rate_limiting[0] if requester else None)
 
     def _token(self) -> str:
         return self.app.installation_token(self.installation_id, counter=self.calls)

@@ -112,6 +112,50 @@ class IssueCalls(RestClient):
             self._bot_login = self.app.bot_login(counter=self.calls)
         return comment.author == self._bot_login
 
+    def upsert_issue(self, repo: str, title: str, marker: str, body: str) -> int:
+        """The bot's own issue titled ``title`` or carrying ``marker``, edited in place (and
+        reopened when someone closed it), else a new one; its number. ``body`` holds ``marker``.
+        """
+        if not marker or marker not in body:
+            raise ValueError("upsert_issue: the body must contain the marker")
+
+        def attempt() -> int:
+            for item in self._repo(repo).get_issues(state="all"):
+                if item.pull_request is not None or not (
+                    item.title == title or marker in (item.body or "")
+                ):
+                    continue
+                app = item.raw_data.get("performed_via_github_app") or {}
+                author = CommentInfo(
+                    id=item.number,
+                    author=item.user.login,
+                    author_type=item.user.type or "User",
+                    body=item.body or "",
+                    app_id=app.get("id"),
+                )
+                if not self._is_own(author):
+                    continue
+                wanted = (("title", title, item.title), ("body", body, item.body))
+                changes = {k: v for k, v, now in wanted if v != now}
+                if item.state != "open":
+                    changes["state"] = "open"
+                if changes:
+                    item.edit(**changes)
+                return int(item.number)
+            return int(self._repo(repo).create_issue(title=title, body=body).number)
+
+        return self._call("upsert_issue", f"{repo} {title!r}", attempt)
+
+    def edit_body(self, repo: str, number: int, body: str) -> None:
+        """Replace an issue's or pull request's body (a PR's body is its issue's)."""
+        self._call(
+            "edit_body",
+            f"{repo}#{number}",
+            lambda: self._requester.requestJsonAndCheck(
+                "PATCH", f"/repos/{check_repo(repo)}/issues/{int(number)}", input={"body": body}
+            ),
+        )
+
     def upsert_comment(self, repo: str, number: int, marker: str, body: str) -> int:
         """Edit the bot's own comment holding ``marker`` in place, else create it; its id.
 

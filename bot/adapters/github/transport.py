@@ -145,10 +145,17 @@ class GitTransport:
             log.warning("git %s %s: %s; retry in %.1f s", operation, repo, _gist(output), delay)
             self._sleep(delay)
 
-    def clone(self, repo: str, dest: Path, *, branch: str | None = None) -> Path:
-        """Clone ``repo`` into ``dest`` (absent or empty). The remote URL holds no credential."""
+    def clone(
+        self, repo: str, dest: Path, *, branch: str | None = None, reference: Path | None = None
+    ) -> Path:
+        """Clone ``repo`` into ``dest`` (absent or empty). The remote URL holds no credential.
+
+        ``reference``: a local checkout of the same repository whose objects are borrowed (and
+        copied, so the clone stands alone), so only what it lacks crosses the network."""
         url = self.repo_git_url(repo)
         args = ["--quiet"]
+        if reference is not None:
+            args += ["--reference-if-able", str(reference), "--dissociate"]
         if branch:
             args += ["--branch", branch]
         self._git("clone", repo, lambda env: git.Git().clone(*args, "--", url, str(dest), env=env))

@@ -19,8 +19,6 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bot.adapters import holds
-from bot.adapters.ledger.tables import Base
 from bot.adapters.sql_time import utcnow
 from bot.core.logs import Redactor
 
@@ -134,5 +132,6 @@ def _create_tables(writer: Engine) -> None:
     with writer.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_DDL_LOCK_KEY})
-        Base.metadata.create_all(conn, checkfirst=True)
-        holds.HoldsBase.metadata.create_all(conn, checkfirst=True)
+        from bot.migrations import prepare
+
+        prepare(conn)  # a new database gets the newest schema; an old one waits for upgrade

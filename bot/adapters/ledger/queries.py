@@ -27,6 +27,7 @@ from bot.adapters.ledger.tables import (
     unknown_cost,
 )
 from bot.adapters.sql_time import require_aware
+from bot.core.calibration import TaskOutcome
 from bot.core.types import CheckResult
 
 
@@ -48,6 +49,12 @@ class LedgerQueries(Database):
                 .where(TaskRowORM.repo == repo, ModelCallORM.created_at >= since)
             )
         return float(total or 0.0)
+
+    def task_outcomes(self, repo: str, task_type: str) -> tuple[TaskOutcome, ...]:
+        """Ended tasks of one type in ``repo``, for ``routing: adaptive``."""
+        from bot.adapters.ledger_audit import task_outcomes
+
+        return task_outcomes(self, repo=repo, task_type=task_type)
 
     def unknown_cost_calls_since(self, repo: str, since: datetime) -> int:
         """How many of ``repo``'s calls since ``since`` were made but could not be priced."""

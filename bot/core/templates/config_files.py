@@ -8,13 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.templates.layout import Repo, dir_for_tests, uses_src_layout
-from bot.core.templates.request import Declined
+from bot.core.templates.request import Declined, NothingToDo, Proposal, Suggestion
 from bot.core.types import EditSet, FileEdit
 
 # A release named in ruff-pre-commit's README; `pre-commit autoupdate` moves it forward.
 RUFF_PRE_COMMIT_REV = "v0.15.22"
 
 CI_PYTHON_VERSIONS = ("3.11", "3.12")
+PROTECTED_WHY = (
+    "protected by paths.protected in .github/tierbot.yml, so tierbot suggests it instead of "
+    "committing it (remove the glob there to let tierbot commit workflow files)"
+)
 
 
 _EDITORCONFIG = """\
@@ -175,19 +179,33 @@ _CONFIG_KINDS = (
 )
 
 
-def generate_config(repo: Repo, text: str) -> EditSet | Declined:
-    """Each well-known config file the task names, if the repository lacks it."""
+def generate_config(repo: Repo, text: str) -> EditSet | Declined | NothingToDo:
+    """Each well-known config file the task names, if the repository lacks it.
+
+    A file the path policy protects (by default ``.github/workflows/**``) is offered as a
+    suggestion in the commit message instead; a task asking only for such files ends with the
+    suggestion, since every tier would be refused the same path.
+    """
     kinds = [k for k in _CONFIG_KINDS if k.pattern.search(text)]
     if not kinds:
         known = ", ".join(k.path for k in _CONFIG_KINDS)
         return Declined(f"no config file the template tier knows is named in the task ({known})")
     edits: list[FileEdit] = []
+    suggestions: list[Suggestion] = []
     for kind in kinds:
         if kind.path == "pytest.ini":
             location = _pytest_config_location(repo)
             if location is not None:
-                return Declined(f"pytest is already configured in {location}")
+                return NothingToDo(f"pytest is already configured in {location}")
         if repo.exists(kind.path):
             return Declined(f"{kind.path} already exists; the template tier only creates it")
-        edits.append(FileEdit(kind.path, kind.render(repo)))
-    return EditSet(tuple(edits))
+        if repo.protected(kind.path):
+            suggestions.append(Suggestion(kind.path, kind.render(repo), PROTECTED_WHY))
+        else:
+            edits.append(FileEdit(kind.path, kind.render(repo)))
+    if not edits:
+        shown = "\n\n".join(s.render() for s in suggestions)
+        return NothingToDo(
+            f"{', '.join(s.path for s in suggestions)}: {PROTECTED_WHY}; add it yourself:\n{shown}"
+        )
+    return Proposal(tuple(edits), tuple(suggestions))

@@ -28,11 +28,12 @@ class Repo:
     files: tuple[str, ...]
     fileset: frozenset[str]
     read: Callable[[str], str | None]
+    protected: Callable[[str], bool] = lambda _path: False
 
     @classmethod
     def of(cls, request: TemplateRequest) -> Repo:
         files = tuple(sorted({norm(f) for f in request.files}))
-        return cls(files, frozenset(files), request.read)
+        return cls(files, frozenset(files), request.read, request.protected)
 
     def exists(self, path: str) -> bool:
         return path in self.fileset or self.read(path) is not None

@@ -9,7 +9,7 @@ from bot.core.suite.layout import NOT_TESTABLE, Suite, Target
 from bot.core.suite.source import non_utf8_declaration
 from bot.core.templates.layout import Repo, is_dotted_identifier, module_name
 from bot.core.templates.names import parse, public_names
-from bot.core.templates.request import Declined
+from bot.core.templates.request import Declined, NothingToDo
 from bot.core.templates.skeletons import skeleton_tests
 from bot.core.templates.text import BACKTICK_MODULE, NAMED_MODULE, PY_PATH
 from bot.core.types import EditSet, FileEdit
@@ -128,7 +128,7 @@ def _module_tests(
     return target, content
 
 
-def generate_tests(repo: Repo, text: str) -> EditSet | Declined:
+def generate_tests(repo: Repo, text: str) -> EditSet | Declined | NothingToDo:
     """Tests for the public names of each module the task names that no test covers yet."""
     suite = repo.suite()
     named = _named_modules(text, repo, suite)
@@ -144,8 +144,9 @@ def generate_tests(repo: Repo, text: str) -> EditSet | Declined:
                 f"({', '.join(named.excluded)}); name the module to test"
             )
         if named.missing:
-            return Declined(
-                f"none of the named modules exist in the repository: {', '.join(named.missing)}"
+            return NothingToDo(
+                "none of the named modules exist in the repository (tasks see committed "
+                f"files only): {', '.join(named.missing)}"
             )
         return Declined(
             "the task names no Python module to test; name one by path, e.g. src/pkg/module.py"
@@ -174,5 +175,5 @@ def generate_tests(repo: Repo, text: str) -> EditSet | Declined:
             if existing
             else "is already covered by the repository's tests"
         )
-        return Declined(f"every public name {where}; behaviour tests need a model tier")
+        return NothingToDo(f"every public name {where}; nothing is left to add")
     return EditSet(tuple(FileEdit(path, edits[path]) for path in sorted(edits)))

@@ -72,6 +72,8 @@ def update_issue(call: Call) -> Reply:
         call.hub.add_labels(repo, item, wanted, actor)
     if data.get("state") == "closed":
         call.hub.close(repo, item, actor)
+    elif data.get("state") == "open":
+        call.hub.reopen(item)
     with call.store.lock:
         return Reply(200, render.issue(call.urls, repo, item, call.store.app))
 

@@ -84,13 +84,16 @@ def verify_app_jwt(store: Store, token: str, *, now: datetime | None = None) -> 
         )
 
 
-def issue_token(store: Store, installation: Installation, lifetime: float) -> Token:
+def issue_token(
+    store: Store, installation: Installation, lifetime: float, *, workflow: bool = False
+) -> Token:
     alphabet = string.ascii_letters + string.digits
     value = "ghs_" + "".join(secrets.choice(alphabet) for _ in range(36))
     token = Token(
         value=value,
         installation_id=installation.id,
         expires_at=utcnow() + timedelta(seconds=lifetime),
+        workflow=workflow,
     )
     with store.lock:
         store.tokens[value] = token
@@ -103,6 +106,7 @@ class Caller:
 
     kind: str  # "app" | "installation" | "anonymous"
     installation_id: int | None = None
+    workflow: bool = False  # a workflow's GITHUB_TOKEN
 
 
 def check_token(store: Store, value: str, *, now: datetime | None = None) -> Token:
@@ -126,7 +130,7 @@ def caller_from_header(store: Store, header: str | None) -> Caller:
         return Caller("app")
     if scheme in ("token", "bearer"):
         token = check_token(store, credential)
-        return Caller("installation", token.installation_id)
+        return Caller("installation", token.installation_id, token.workflow)
     if scheme == "basic":
         return caller_from_basic(store, credential)
     raise AuthError("Bad credentials")
@@ -140,4 +144,4 @@ def caller_from_basic(store: Store, credential: str) -> Caller:
         raise AuthError("Bad credentials") from exc
     _, _, password = decoded.partition(":")
     token = check_token(store, password)
-    return Caller("installation", token.installation_id)
+    return Caller("installation", token.installation_id, token.workflow)

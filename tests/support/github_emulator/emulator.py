@@ -31,7 +31,7 @@ from .git_http import GitHttp
 from .hub import Actor, Hub
 from .render import Urls
 from .rest import Services
-from .state import App, Installation, Issue, Repo, Store, User, utcnow
+from .state import WORKFLOW_BOT, App, Installation, Issue, Repo, Store, User, utcnow
 from .webhooks import Delivery, WebhookSender
 
 DEFAULT_APP_ID = 424242
@@ -366,6 +366,13 @@ class GitHubEmulator:
         inst = store.installations[key] if isinstance(key, int) else self.installation_for(key)
         return auth.issue_token(store, inst, lifetime or self.token_lifetime).value
 
+    def issue_workflow_token(self, full_name: str) -> str:
+        """A workflow run's GITHUB_TOKEN for ``full_name``: it acts as github-actions[bot], and
+        the pushes and pull requests it makes start no CI."""
+        store = self._need()[0]
+        inst = self.installation_for(full_name)
+        return auth.issue_token(store, inst, self.token_lifetime, workflow=True).value
+
     def revoke_token(self, token: str) -> None:
         store = self._need()[0]
         with store.lock:
@@ -503,20 +510,30 @@ class GitHubEmulator:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _on_git_push(self, repo: Repo, changes: dict[str, tuple[str, str]]) -> None:
-        # Over git the pusher is whoever owns the token: the App's bot account.
-        self._after_push(repo, changes, self.app.bot)
+    def _on_git_push(
+        self, repo: Repo, changes: dict[str, tuple[str, str]], workflow: bool = False
+    ) -> None:
+        # Over git the pusher is whoever owns the token: the App's bot account, or
+        # github-actions[bot] for a workflow's GITHUB_TOKEN, whose pushes start no CI.
+        if workflow:
+            self._after_push(repo, changes, self.user(WORKFLOW_BOT, type="Bot"), ci=False)
+        else:
+            self._after_push(repo, changes, self.app.bot)
 
-    def _after_push(self, repo: Repo, changes: dict[str, tuple[str, str]], pusher: User) -> None:
-        _, hub, ci, _ = self._need()
+    def _after_push(
+        self, repo: Repo, changes: dict[str, tuple[str, str]], pusher: User, *, ci: bool = True
+    ) -> None:
+        _, hub, runner, _ = self._need()
         moved = hub.pushed(repo, changes, pusher)
+        if not ci:
+            return
         by_branch: dict[str, list[Issue]] = {}
         for item in moved:
             assert item.pull is not None
             by_branch.setdefault(item.pull.head_ref, []).append(item)
         for branch, items in by_branch.items():
             before, after = changes[f"refs/heads/{branch}"]
-            ci.trigger(repo, items, branch, before, after, pusher)
+            runner.trigger(repo, items, branch, before, after, pusher)
 
     def _ci_for_opened_pull(self, repo: Repo, item: Issue) -> None:
         # `on: pull_request` runs on opened as well as on synchronize.

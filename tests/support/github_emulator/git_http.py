@@ -21,7 +21,8 @@ from . import gitrepo
 from .auth import AuthError, caller_from_basic
 from .state import Repo, Store
 
-PushCallback = Callable[[Repo, dict[str, tuple[str, str]]], None]
+# (repository, ref -> (before, after), whether a workflow's GITHUB_TOKEN pushed)
+PushCallback = Callable[[Repo, dict[str, tuple[str, str]], bool], None]
 
 
 @dataclass
@@ -45,6 +46,7 @@ class GitHttp:
         service = request.query_params.get("service", "")
         pushing = rest == "git-receive-pack" or service == "git-receive-pack"
         user = "anonymous"
+        workflow = False
         header = request.headers.get("authorization", "")
         if header.lower().startswith("basic "):
             try:
@@ -58,12 +60,19 @@ class GitHttp:
             if inst is None or inst.id != caller.installation_id:
                 return PlainTextResponse("Repository not found.\n", status_code=404)
             user = "x-access-token"
+            workflow = caller.workflow
         elif pushing or repo.private:
             return self._challenge("Authentication required")
-        return await self._cgi(request, repo, rest, user, pushing)
+        return await self._cgi(request, repo, rest, user, pushing, workflow)
 
     async def _cgi(
-        self, request: Request, repo: Repo, rest: str, user: str, pushing: bool
+        self,
+        request: Request,
+        repo: Repo,
+        rest: str,
+        user: str,
+        pushing: bool,
+        workflow: bool = False,
     ) -> Response:
         root = repo.path.parent.parent
         env = gitrepo.git_env(
@@ -146,7 +155,7 @@ class GitHttp:
                 if changes:
                     # Before the last byte goes out: when `git push` returns, the emulator
                     # has already seen the push (PR heads moved, CI queued).
-                    await run_in_threadpool(self.on_push, repo, changes)
+                    await run_in_threadpool(self.on_push, repo, changes, workflow)
 
         media = headers.pop("Content-Type", None)
         return StreamingResponse(body(), status_code=status, headers=headers, media_type=media)

@@ -62,6 +62,7 @@ class Actor:
 
     user: User
     via_app: bool = False
+    workflow: bool = False  # through a workflow's GITHUB_TOKEN: starts no workflow
 
 
 class Hub:
@@ -277,7 +278,7 @@ class Hub:
                 pull_request=payloads.pull_request(self.urls, repo, item),
             )
         self.emit("pull_request", payload)
-        if self.after_pull_opened is not None:
+        if self.after_pull_opened is not None and not actor.workflow:
             self.after_pull_opened(repo, item)
         return item
 
@@ -311,6 +312,11 @@ class Hub:
             if body is not None:
                 item.body = body
             item.updated_at = utcnow()
+
+    def reopen(self, item: Issue) -> None:
+        # issues.reopened is not among the copied payload schemas, and tierbot ignores it.
+        with self.store.lock:
+            item.state, item.closed_at, item.updated_at = "open", None, utcnow()
 
     def close(self, repo: Repo, item: Issue, actor: Actor) -> None:
         """Close an issue or PR; a PR gets ``pull_request.closed`` (issues.closed is not sent)."""

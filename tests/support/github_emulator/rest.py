@@ -25,7 +25,7 @@ from .auth import AuthError, Caller, caller_from_header
 from .ci import CiRunner
 from .hub import Actor, Hub, NotFound
 from .render import Urls
-from .state import Repo, Store
+from .state import WORKFLOW_BOT, Repo, Store
 
 API_PREFIX = "/api/v3"
 DOCS = "https://docs.github.com/rest"
@@ -150,6 +150,8 @@ class Call:
         app = self.store.app
         if self.caller.kind != "installation" or app is None:
             raise ApiError(401, "Requires authentication")
+        if self.caller.workflow:
+            return Actor(self.store.user(WORKFLOW_BOT, type="Bot"), workflow=True)
         return Actor(app.bot, via_app=True)
 
     def json_object(self) -> dict[str, Any]:

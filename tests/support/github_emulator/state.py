@@ -74,12 +74,19 @@ class Installation:
     suspended: bool = False
 
 
+# The account a workflow's GITHUB_TOKEN acts as.
+WORKFLOW_BOT = "github-actions[bot]"
+
+
 @dataclass
 class Token:
     value: str
     installation_id: int
     expires_at: datetime
     revoked: bool = False
+    # A workflow's GITHUB_TOKEN: acts as github-actions[bot], and what it pushes or opens
+    # starts no workflow (GitHub's guard against recursive runs).
+    workflow: bool = False
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""tierbot as a GitHub Action: one workflow event through the server's router, state in GitHub."""

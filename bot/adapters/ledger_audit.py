@@ -1,0 +1,188 @@
+"""Read queries for the audit (report, dashboard, calibration) over the SQL ledger.
+
+Everything here reads through ``SqlLedger.read()`` and returns the ledger's own plain row
+values, so the audit's arithmetic (``bot/audit/``, ``bot/core/calibration.py``) stays pure.
+The scope is chosen by task: a task created in ``[since, until)`` comes with all of its
+attempts and calls, so spend and the all-senior counterfactual always describe the same work.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from sqlalchemy import Select, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from bot.adapters.ledger import (
+    AttemptRow,
+    AttemptRowORM,
+    ModelCallORM,
+    StoredCall,
+    TaskRow,
+    TaskRowORM,
+)
+from bot.adapters.sql_time import require_aware
+from bot.core.calibration import TaskOutcome
+from bot.core.types import Status
+from bot.ports import CallRecord
+
+
+@runtime_checkable
+class LedgerReader(Protocol):
+    """A ledger these queries can read: ``SqlLedger``, or a wrapper that passes reads through."""
+
+    def read(self) -> AbstractContextManager[Session]: ...
+
+
+@dataclass(frozen=True)
+class AuditRows:
+    """Tasks in scope with all their attempts and calls, read in one transaction."""
+
+    tasks: tuple[TaskRow, ...]
+    attempts: tuple[AttemptRow, ...]
+    calls: tuple[StoredCall, ...]
+
+
+def ledger_exists(url: str) -> bool:
+    """False for a SQLite file that is not there: reading it would create an empty ledger."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return True
+    database = parsed.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return True
+    return Path(database).expanduser().is_file()
+
+
+def _task_scope(repo: str | None, since: datetime | None, until: datetime | None) -> Select[int]:
+    scope = select(TaskRowORM.id)
+    if repo is not None:
+        scope = scope.where(TaskRowORM.repo == repo)
+    if since is not None:
+        scope = scope.where(TaskRowORM.created_at >= require_aware(since))
+    if until is not None:
+        scope = scope.where(TaskRowORM.created_at < require_aware(until))
+    return scope
+
+
+def audit_rows(
+    ledger: LedgerReader,
+    *,
+    repo: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> AuditRows:
+    """Tasks created in ``[since, until)`` (in ``repo``), with all their attempts and calls."""
+    in_scope = _task_scope(repo, since, until).scalar_subquery()
+    with ledger.read() as session:
+        tasks = session.scalars(
+            select(TaskRowORM).where(TaskRowORM.id.in_(in_scope)).order_by(TaskRowORM.id)
+        ).all()
+        types = {t.id: (t.type, t.start_tier) for t in tasks}
+        attempts = session.scalars(
+            select(AttemptRowORM)
+            .where(AttemptRowORM.task_id.in_(in_scope))
+            .order_by(AttemptRowORM.task_id, AttemptRowORM.number, AttemptRowORM.id)
+        ).all()
+        calls = session.scalars(
+            select(ModelCallORM).where(ModelCallORM.task_id.in_(in_scope)).order_by(ModelCallORM.id)
+        ).all()
+        return AuditRows(
+            tasks=tuple(_task(t) for t in tasks),
+            attempts=tuple(_attempt(a, *types[a.task_id]) for a in attempts),
+            calls=tuple(_call(c) for c in calls),
+        )
+
+
+ENDED = (Status.DONE.value, Status.NEEDS_HUMAN.value, Status.BUDGET_STOP.value)
+
+
+def task_outcomes(
+    ledger: LedgerReader, *, repo: str, task_type: str | None = None
+) -> tuple[TaskOutcome, ...]:
+    """How each ended task of ``repo`` (of ``task_type``) went: its start tier, whether it
+    ended done, and what it cost in all (escalations included). Cancelled and interrupted
+    tasks say nothing about a tier and are left out."""
+    query = select(
+        TaskRowORM.type,
+        TaskRowORM.start_tier,
+        TaskRowORM.status,
+        TaskRowORM.cost_usd,
+        TaskRowORM.cost_unknown,
+    ).where(TaskRowORM.repo == repo, TaskRowORM.status.in_(ENDED))
+    if task_type is not None:
+        query = query.where(TaskRowORM.type == task_type)
+    with ledger.read() as session:
+        rows = session.execute(query.order_by(TaskRowORM.id)).all()
+    return tuple(
+        TaskOutcome(
+            task_type=task_type_,
+            start_tier=start,
+            done=status == Status.DONE.value,
+            cost_usd=None if unknown or cost is None else float(cost),
+        )
+        for task_type_, start, status, cost, unknown in rows
+    )
+
+
+def _task(row: TaskRowORM) -> TaskRow:
+    return TaskRow(
+        id=row.id,
+        parent_id=row.parent_id,
+        repo=row.repo,
+        type=row.type,
+        title=row.title,
+        slug=row.slug,
+        text=row.text,
+        start_tier=row.start_tier,
+        ceiling=row.ceiling,
+        status=row.status,
+        reason=row.reason,
+        branch=row.branch,
+        cost_usd=row.cost_usd,
+        cost_unknown=row.cost_unknown,
+        senior_cost_usd=row.senior_cost_usd,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+    )
+
+
+def _attempt(row: AttemptRowORM, task_type: str, start_tier: str) -> AttemptRow:
+    return AttemptRow(
+        id=row.id,
+        task_id=row.task_id,
+        task_type=task_type,
+        start_tier=start_tier,
+        number=row.number,
+        tier=row.tier,
+        outcome=row.outcome,
+        detail=row.detail,
+        commit_sha=row.commit_sha,
+        senior_cost_usd=row.senior_cost_usd,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+def _call(row: ModelCallORM) -> StoredCall:
+    return StoredCall(
+        id=row.id,
+        task_id=row.task_id,
+        attempt_id=row.attempt_id,
+        created_at=row.created_at,
+        record=CallRecord(
+            tier=row.tier,
+            model=row.model,
+            prompt_tokens=row.prompt_tokens,
+            completion_tokens=row.completion_tokens,
+            cost_usd=row.cost_usd,
+            latency_s=row.latency_s,
+            outcome=row.outcome,
+            error=row.error,
+        ),
+    )

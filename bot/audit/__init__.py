@@ -1,0 +1,1 @@
+"""The audit: where the money went (report, dashboard) and where tasks should start."""

@@ -93,7 +93,9 @@ def test_a_missing_key_says_which_variable_to_set(tmp_path, server, capsys, monk
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     config = tier_config(server.url, junior_key_env="OPENAI_API_KEY")
     repo = make_repo(tmp_path / "repo", {"calc.py": CALC, ".github/tierbot.yml": config})
-    code = main(["run", "--repo", str(repo), "Implement mul in calc.py", "--type", "feature", "--no-plan"])
+    code = main(
+        ["run", "--repo", str(repo), "Implement mul in calc.py", "--type", "feature", "--no-plan"]
+    )
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert code == EXIT_NEEDS_HUMAN
     assert "set OPENAI_API_KEY" in line

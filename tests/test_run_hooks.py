@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot import RUN_COMMIT_ENV
-from bot.adapters.git.worktree import OWN_HOOK_IDS, _commit_env, refused_message
+from bot.adapters.git.identity import OWN_HOOK_IDS, commit_env, refused_message
 from bot.cli import EXIT_DONE, EXIT_NEEDS_HUMAN, main
 from bot.hooks import common
 from tests.support.model_server import ScriptedModelServer, reply
@@ -49,7 +49,9 @@ def test_tierbot_hooks_let_a_run_commit_through(tmp_path, server, capsys):
     assert main(["hooks", "install", "--repo", str(repo)]) == 0
     capsys.readouterr()
 
-    code, result = run(capsys, repo, "Implement mul(a, b) in calc.py", "--type", "feature", "--no-plan")
+    code, result = run(
+        capsys, repo, "Implement mul(a, b) in calc.py", "--type", "feature", "--no-plan"
+    )
 
     assert code == EXIT_DONE, result
     assert [(a["tier"], a["outcome"]) for a in result["attempts"]] == [("junior", "green")]
@@ -85,7 +87,9 @@ def test_another_hook_still_runs_and_its_output_is_shown(tmp_path, server, capsy
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
-    code, result = run(capsys, repo, "Implement mul(a, b) in calc.py", "--type", "feature", "--no-plan")
+    code, result = run(
+        capsys, repo, "Implement mul(a, b) in calc.py", "--type", "feature", "--no-plan"
+    )
 
     assert code == EXIT_NEEDS_HUMAN
     detail = result["attempts"][0]["detail"]
@@ -95,11 +99,11 @@ def test_another_hook_still_runs_and_its_output_is_shown(tmp_path, server, capsy
 
 
 def test_pre_commit_framework_skips_only_tierbots_hooks():
-    env = _commit_env({"SKIP": "flake8"})
+    env = commit_env({"SKIP": "flake8"})
     assert env["SKIP"].split(",") == ["flake8", *OWN_HOOK_IDS]
     assert env[RUN_COMMIT_ENV] == "1"
-    assert _commit_env({})["SKIP"] == ",".join(OWN_HOOK_IDS)
-    assert _commit_env({"SKIP": "tierbot-tests"})["SKIP"] == ",".join(OWN_HOOK_IDS)
+    assert commit_env({})["SKIP"] == ",".join(OWN_HOOK_IDS)
+    assert commit_env({"SKIP": "tierbot-tests"})["SKIP"] == ",".join(OWN_HOOK_IDS)
 
 
 def test_a_silent_refusal_says_so():

@@ -55,9 +55,6 @@ def run(
     """Take a task up the tier ladder on a new tierbot/<slug> branch of a local repository."""
     from bot.adapters.git import GitError, LocalRepo
     from bot.config import ConfigError, load_repo_config
-    from bot.core.endings import empty_task
-    from bot.core.routing import route
-    from bot.engine import make_task
     from bot.orchestrator import local as orchestrated
 
     task_text = _task_text(text, issue_file)
@@ -68,27 +65,19 @@ def run(
         repo = LocalRepo.open(repo_path)
         repo.head_sha()
         config = load_repo_config(repo.root, access=settings.model_access)
-        if task_type is not None:
-            route(config, task_type)
         here = orchestrated.Local(repo, config, settings, redactor)
-        if task_type is None and empty_task(task_text) is not None:
-            # Nothing to triage: the run ends before any tier, and the type only names the
-            # ledger row, so no call is spent deciding it.
-            task_type = next(n for n, t in config.task_types.items() if t.output == "commit")
-        name = task_type or orchestrated.choose_type(here, task_text, dry_run=dry_run).type
-        task = make_task(task_text, name)
-        route(config, task.type)
+        task = _make_task(here, config, task_text, task_type, dry_run=dry_run)
     except (GitError, ConfigError) as exc:
         fail(str(exc))
         return
-    if name == orchestrated.FEATURE and not no_plan:
+    if task.type == orchestrated.FEATURE and not no_plan:
         raise SystemExit(
             orchestrated.run_feature(
                 here, task, plan_only=plan_only, dry_run=dry_run, as_json=as_json
             )
         )
     if plan_only:
-        fail(f"--plan-only plans a feature issue; a {name} task has no plan (try --dry-run)")
+        fail(f"--plan-only plans a feature issue; a {task.type} task has no plan (try --dry-run)")
     if dry_run:
         _dry_run(repo, config, settings, task, as_json)
         return
@@ -97,15 +86,36 @@ def run(
         click.echo(redactor.tokens(json.dumps(result.to_json(), indent=2)))
     else:
         click.echo(redactor(result.status_line()))
+    raise SystemExit(_exit_code(result.status))
+
+
+def _make_task(here: Any, config: Any, text: str, task_type: str | None, *, dry_run: bool) -> Any:
+    """The task to run: its type as given, or triaged from the text (no call for an empty one)."""
+    from bot.core.endings import empty_task
+    from bot.core.routing import route
+    from bot.engine import make_task
+    from bot.orchestrator import local as orchestrated
+
+    if task_type is not None:
+        route(config, task_type)
+    if task_type is None and empty_task(text) is not None:
+        # Nothing to triage: the run ends before any tier, and the type only names the
+        # ledger row, so no call is spent deciding it.
+        task_type = next(n for n, t in config.task_types.items() if t.output == "commit")
+    name = task_type or orchestrated.choose_type(here, text, dry_run=dry_run).type
+    task = make_task(text, name)
+    route(config, task.type)
+    return task
+
+
+def _exit_code(status: Any) -> int:
     from bot.core.types import Status
 
-    raise SystemExit(
-        {
-            Status.DONE: EXIT_DONE,
-            Status.BUDGET_STOP: EXIT_BUDGET_STOP,
-            Status.NOTHING_TO_DO: EXIT_NOTHING_TO_DO,
-        }.get(result.status, EXIT_NEEDS_HUMAN)
-    )
+    return {
+        Status.DONE: EXIT_DONE,
+        Status.BUDGET_STOP: EXIT_BUDGET_STOP,
+        Status.NOTHING_TO_DO: EXIT_NOTHING_TO_DO,
+    }.get(status, EXIT_NEEDS_HUMAN)
 
 
 def _task_text(text: str | None, issue_file: Path | None) -> str:

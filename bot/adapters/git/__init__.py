@@ -3,10 +3,9 @@
 services run (``commands.py``)."""
 
 from bot.adapters.git.commands import CliGit
+from bot.adapters.git.identity import BOT_EMAIL, BOT_NAME
 from bot.adapters.git.pushing import PushingWorkspace
 from bot.adapters.git.worktree import (
-    BOT_EMAIL,
-    BOT_NAME,
     CheckoutView,
     CommitRefused,
     GitError,

@@ -14,17 +14,12 @@ from pathlib import Path
 
 import git
 
-from bot import RUN_COMMIT_ENV
+from bot.adapters.git.identity import BOT_EMAIL, commit_env, refused_message
 from bot.adapters.pathguard import PathGuard, UnsafePath
 from bot.core.paths import path_problem
 from bot.core.suite.source import SourceEncodingError, decode_source
 from bot.core.types import EditSet, FileEdit
 from bot.ports import PathRefused, WorkspaceError
-
-BOT_NAME = "tierbot"
-BOT_EMAIL = "tierbot@users.noreply.github.com"
-OWN_HOOK_IDS = ("tierbot-tests", "tierbot-stubs")  # .pre-commit-hooks.yaml
-HOOK_OUTPUT_LINES = 12
 
 
 class GitError(WorkspaceError):
@@ -67,32 +62,6 @@ def read_source(guard: PathGuard, path: str) -> str | None:
         return decode_source(guard.read_bytes(path))
     except (UnsafePath, OSError, SourceEncodingError):
         return None
-
-
-def _bot_identity() -> dict[str, str]:
-    return {
-        "GIT_AUTHOR_NAME": BOT_NAME,
-        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-        "GIT_COMMITTER_NAME": BOT_NAME,
-        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-    }
-
-
-def _commit_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """The bot's identity, and its own hooks skipped: pre-commit's documented ``SKIP`` for the
-    framework's hooks, ``RUN_COMMIT_ENV`` for the plain git hook."""
-    skip = [s for s in environ.get("SKIP", "").split(",") if s.strip()]
-    skip += [h for h in OWN_HOOK_IDS if h not in skip]
-    return {**_bot_identity(), RUN_COMMIT_ENV: "1", "SKIP": ",".join(skip)}
-
-
-def refused_message(output: str) -> str:
-    """What ``git commit`` said when it refused, with the hook's last lines."""
-    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
-    if not lines:
-        return "git commit failed (a hook rejected it without output)"
-    shown = "\n".join(lines[-HOOK_OUTPUT_LINES:])
-    return f"git commit was rejected (a pre-commit hook?); it said:\n{shown}"
 
 
 class LocalRepo:
@@ -259,7 +228,7 @@ class GitWorkspace:
         for key, value in trailers.items():
             args += ["--trailer", f"{key}: {value}"]
         try:
-            self._repo.git.commit(*args, env=_commit_env(os.environ))
+            self._repo.git.commit(*args, env=commit_env(os.environ))
         except git.GitCommandError as exc:
             output = f"{exc.stdout or ''}\n{exc.stderr or ''}".strip()
             raise CommitRefused(refused_message(output), output) from None

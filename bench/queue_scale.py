@@ -75,7 +75,7 @@ def throughput(workers: int, jobs: int) -> float:
         for p in procs:
             p.join()
         # From the first job started to the last one done: process start-up is not counted.
-        with SqlLedger(url) as ledger, ledger._read() as session:
+        with SqlLedger(url) as ledger, ledger.read() as session:
             span = session.execute(
                 text(
                     "SELECT extract(epoch FROM max(at) FILTER (WHERE type = 'succeeded') "

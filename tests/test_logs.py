@@ -220,3 +220,26 @@ def test_a_private_key_body_cut_from_its_begin_line_is_scrubbed():
 def test_hex_digests_are_not_taken_for_a_key_body():
     digests = ("0123456789abcdef" * 4 + "\n") * 3
     assert scrub(digests) == digests
+
+
+def test_log_filter_keeps_plain_arguments_for_formatters_that_read_them():
+    # uvicorn's access formatter unpacks record.args: it must find them, redacted.
+    from uvicorn.logging import AccessFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter(Redactor(["known-value-123"])))
+    handler.setFormatter(AccessFormatter('%(client_addr)s "%(request_line)s" %(status_code)s'))
+    logger = logging.getLogger("tierbot.test_logs.access")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        args = ("127.0.0.1:5", "GET", "/x?key=known-value-123", "1.1", 200)
+        logger.info('%s - "%s %s HTTP/%s" %d', *args)
+    finally:
+        logger.removeHandler(handler)
+
+    written = stream.getvalue()
+    assert "Logging error" not in written and "known-value-123" not in written
+    assert '"GET /x?key=[REDACTED] HTTP/1.1" 200' in written

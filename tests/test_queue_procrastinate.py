@@ -55,7 +55,7 @@ def item(delivery: str, *, key: str = "octo/shop#1", n: int = 1) -> Incoming:
 
 
 def jobs(url: str) -> list[tuple[int, str, str, str]]:
-    with SqlLedger(url) as ledger, ledger._read() as session:
+    with SqlLedger(url) as ledger, ledger.read() as session:
         rows = session.execute(
             text("SELECT id, lock, queueing_lock, status::text FROM procrastinate_jobs ORDER BY id")
         )
@@ -163,7 +163,7 @@ def test_serve_and_two_workers_on_postgresql_make_one_pr(
         assert all(w.poll() is None for w in procs.workers), procs.logs()
 
         def drained() -> bool:
-            with SqlLedger(pg_url) as ledger, ledger._read() as session:
+            with SqlLedger(pg_url) as ledger, ledger.read() as session:
                 return not session.scalar(
                     text(
                         "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"

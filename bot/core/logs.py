@@ -243,6 +243,9 @@ def redact_json(value: Any, redact: Any) -> Any:
     return value
 
 
+_PLAIN = (str, int, float, type(None))
+
+
 class RedactingFilter(logging.Filter):
     """A log filter that renders each record once and redacts the text (and its traceback)."""
 
@@ -251,8 +254,14 @@ class RedactingFilter(logging.Filter):
         self._redact = redact
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._redact(record.getMessage())
-        record.args = None
+        args = record.args
+        if isinstance(args, tuple) and all(isinstance(a, _PLAIN) for a in args):
+            # Kept apart for formatters that read them (uvicorn's access log), each redacted.
+            record.msg = self._redact(str(record.msg))
+            record.args = tuple(self._redact(a) if isinstance(a, str) else a for a in args)
+        else:
+            record.msg = self._redact(record.getMessage())
+            record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

@@ -10,6 +10,7 @@ from bot.core.orchestration import foreign_paths
 from bot.core.plan import Plan
 from bot.core.types import CheckResult, EditSet
 from bot.ports import Checks, PathRefused, Workspace
+from bot.ports.github import BranchWorkspace
 
 SUBTASK_TRAILER = "Tierbot-Subtask"
 
@@ -52,6 +53,18 @@ class SubtaskWorkspace:
 
     def discard(self) -> None:
         self._inner.discard()
+
+    def head_sha(self) -> str:
+        return self._branch_workspace().head_sha()
+
+    def push(self) -> None:
+        """Publish the plan's branch, when it is a clone that pushes (GitHub)."""
+        self._branch_workspace().push()
+
+    def _branch_workspace(self) -> BranchWorkspace:
+        if not isinstance(self._inner, BranchWorkspace):
+            raise TypeError(f"the plan's workspace on {self.branch} does not push")
+        return self._inner
 
 
 class CheckLater:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.core.logs import scrub
 from bot.core.types import Status
 from bot.engine import AttemptSummary, RunResult, TaskRun, record_end
+from bot.orchestrator.state import FeatureRun, is_feature_state
 from bot.ports.tasks import IssueTask
 from bot.service.context import Context
 from bot.service.status import label_outcome, publish_status
@@ -14,18 +15,21 @@ from bot.service.tasks import task_slug
 def hand_over(ctx: Context, item: IssueTask, why: str) -> None:
     """End the task as needs-human with ``why`` in its status comment and the ledger."""
     reason = f"tierbot could not finish this task: {scrub(why)[:500]}"
-    state = TaskRun.from_json(item.state) if item.state else None
+    stored = item.state or {}
+    feature = FeatureRun.from_json(stored) if is_feature_state(stored) else None
+    state = TaskRun.from_json(item.state) if item.state and feature is None else None
+    known = feature or state
     ctx.ledger.interrupt_unfinished(
         repo=item.repo,
         slug=task_slug(item.issue),
-        keep_task=state.task_id if state else None,
+        keep_task=known.task_id if known else None,
         keep_attempt=None,
     )
     result = ended(state, reason, item.branch) if state else None
     if result is not None:
         record_end(ctx.ledger, result)
     item.status = Status.NEEDS_HUMAN
-    task_type = state.task.type if state else ""
+    task_type = known.task.type if known else ""
     publish_status(ctx, item, task_type, f"A human is needed: {reason}.", result)
     label_outcome(ctx, item, Status.NEEDS_HUMAN)
     item.state = None

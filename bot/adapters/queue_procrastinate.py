@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import procrastinate
@@ -274,6 +274,12 @@ def run_worker(
             failures=attempts,
             max_attempts=MAX_ATTEMPTS,
         )
+        with ledger.write() as session:
+            session.execute(
+                update(DeliveryORM)
+                .where(DeliveryORM.delivery_id == delivery_id)
+                .values(worker=name)
+            )
         run_claimed(job, started)
 
     heartbeat_s = max(1.0, lease_s / 6)
@@ -305,7 +311,15 @@ async def recover_stalled(app: Any, *, every_s: float, after: float) -> None:
                 queue=QUEUE, seconds_since_heartbeat=after
             )
             for job in stalled:
-                log.warning("job %s: its worker stopped heartbeating; queued again", job.id)
-                await app.job_manager.retry_job(job, retry_at=datetime.now(UTC) + timedelta(0))
+                await _put_back(app, job)
         except Exception:  # the database may be away for a moment; try again next round
             log.exception("stalled-job recovery failed")
+
+
+async def _put_back(app: Any, job: Any) -> None:
+    try:
+        await app.job_manager.retry_job(job, retry_at=datetime.now(UTC))
+    except exceptions.ConnectorException:  # another worker's recovery put it back first
+        log.info("job %s: already queued again by another worker", job.id)
+        return
+    log.warning("job %s: its worker stopped heartbeating; queued again", job.id)

@@ -49,6 +49,8 @@ class DeliveryORM(Base):
     redeliveries: Mapped[int] = mapped_column(Integer, default=0)
     # The procrastinate job of the delivery (PostgreSQL), deferred in the same transaction.
     job_ref: Mapped[int | None] = mapped_column(BigInteger)
+    # The procrastinate worker running it now, or the last one that did (``host:pid/token``).
+    worker: Mapped[str | None] = mapped_column(String(255))
 
 
 class JobORM(Base):

@@ -7,7 +7,7 @@ from bot.dispatch import Router
 from bot.events import Event
 from bot.service.context import Context
 from bot.service.failures import hand_over
-from bot.service.tasks import driven_by
+from bot.service.issue_state import driven_by
 
 router = Router()
 

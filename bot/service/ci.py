@@ -11,8 +11,9 @@ from bot.events import Event
 from bot.orchestrator.github import is_feature_state, run_feature_issue, waits_for
 from bot.ports.tasks import IssueTask
 from bot.service.context import Context
+from bot.service.issue_state import interrupted
 from bot.service.status import report_config_error
-from bot.service.tasks import conclude, drive, interrupted, make_engine, resume
+from bot.service.tasks import conclude, drive, make_engine, resume
 
 LOG_CHARS = 6000
 

@@ -8,8 +8,8 @@ from bot.engine import AttemptSummary, RunResult, TaskRun, record_end
 from bot.orchestrator.state import FeatureRun, is_feature_state
 from bot.ports.tasks import IssueTask
 from bot.service.context import Context
+from bot.service.issue_state import task_slug
 from bot.service.status import label_outcome, publish_status
-from bot.service.tasks import task_slug
 
 
 def hand_over(ctx: Context, item: IssueTask, why: str) -> None:

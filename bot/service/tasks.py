@@ -14,61 +14,20 @@ from bot.audit.dashboard import publish_audit
 from bot.config import RepoConfig
 from bot.core.routing import type_for_label
 from bot.core.triage_words import FEATURE
-from bot.core.types import Status, Task
-from bot.engine import Engine, RunResult, TaskRun, make_task
+from bot.core.types import Status
+from bot.engine import Engine, RunResult, TaskRun
 from bot.events import RepoRef
 from bot.executor import Executor
-from bot.orchestrator.github import is_feature_state, run_feature_issue, waits_for
+from bot.orchestrator.github import is_feature_state, run_feature_issue
 from bot.ports.github import BranchWorkspace
 from bot.ports.tasks import IssueTask
 from bot.service.context import DONE_LABEL, NEEDS_HUMAN_LABEL, Context
 from bot.service.diagnosis import diagnose_red_ceiling
+from bot.service.issue_state import interrupted, issue_task, task_branch, task_slug, waiting_for_ci
 from bot.service.status import headline, label_outcome, publish_status
 
 STATUS_LABELS = frozenset({DONE_LABEL, NEEDS_HUMAN_LABEL})
 Step = Callable[[Engine, BranchWorkspace, Executor], RunResult]
-
-
-def task_branch(issue: int) -> str:
-    return f"tierbot/issue-{issue}"
-
-
-def task_slug(issue: int) -> str:
-    return f"issue-{issue}"
-
-
-def issue_task(repo: str, issue: int, task_type: str, *, title: str, text: str) -> Task:
-    """The task of an issue. Every run for the issue (the first, `/tierbot retry`, `/tierbot
-    escalate`, a relabel) shares one budget key, so `budget.per_task_usd` caps their total."""
-    task = make_task(f"{title}\n\n{text}", task_type, title=title)
-    return replace(task, slug=task_slug(issue), budget_key=f"{repo}#{issue}")
-
-
-def waiting_for_ci(item: IssueTask) -> bool:
-    """The task's commit is pushed and CI decides its next step."""
-    if item.status != Status.RUNNING or not item.state:
-        return False
-    if is_feature_state(item.state):
-        return waits_for(item.state) is not None
-    pending = TaskRun.from_json(item.state).pending
-    return pending is not None and pending.result.commit_sha is not None
-
-
-def driven_by(head_sha: str | None, item: IssueTask) -> bool:
-    """Whether a job for an event at ``head_sha`` moves the task on: any job while it is
-    starting or mid-step; while it waits for CI, only the CI of its pending commit."""
-    if not waiting_for_ci(item):
-        return True
-    assert item.state is not None
-    if is_feature_state(item.state):
-        return head_sha == waits_for(item.state)
-    pending = TaskRun.from_json(item.state).pending
-    return pending is not None and head_sha == pending.result.commit_sha
-
-
-def interrupted(item: IssueTask) -> bool:
-    """Running with a saved state but not waiting for CI: its worker stopped mid-step."""
-    return item.status == Status.RUNNING and bool(item.state) and not waiting_for_ci(item)
 
 
 def start(

@@ -135,6 +135,8 @@ def test_metrics_of_serve_and_worker_move_as_a_task_does(
 
 
 def test_json_lines_carry_the_job_fields_and_no_secret(capsys: pytest.CaptureFixture[str]):
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)  # configure() replaces them: put them back
     handler = configure("json")
     secret = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
     handler.addFilter(RedactingFilter(Redactor([secret])))
@@ -148,7 +150,8 @@ def test_json_lines_carry_the_job_fields_and_no_secret(capsys: pytest.CaptureFix
             log.warning("token %s was refused", secret)
         log.info("after the job")
     finally:
-        logging.getLogger().removeHandler(handler)
+        root.handlers[:], _ = before
+        root.setLevel(before[1])
     first, inside, after = (json.loads(line) for line in stream.getvalue().splitlines())
     assert "job_id" not in first and "job_id" not in after
     assert inside["delivery_id"] == "d-1" and inside["job_id"] == 7

@@ -80,6 +80,9 @@ class TextFormatter(logging.Formatter):
         return f"{head} [{tail}]{sep}{rest}"
 
 
+QUIET_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
+
+
 def configure(fmt: LogFormat = "text", *, level: int = logging.INFO) -> logging.Handler:
     """Replace the root logger's handlers with one on stderr in ``fmt``; returns it."""
     if fmt not in FORMATS:
@@ -91,4 +94,8 @@ def configure(fmt: LogFormat = "text", *, level: int = logging.INFO) -> logging.
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # litellm logs every call at INFO to stdout through its own handler; the metered call
+    # records each call already, so only its warnings are kept.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     return handler

@@ -83,6 +83,7 @@ class Worker:
         beat.start()
         try:
             with job_scope(delivery_id=job.delivery_id, job_id=job.id, key=job.key):
+                log.info("job %s: %s event, try %s", job.id, job.event, job.attempts)
                 record = self._run(job, lease)
         finally:
             stop.set()

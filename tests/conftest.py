@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -19,3 +20,14 @@ def model_server() -> Iterator[ScriptedModelServer]:
     """A started scripted OpenAI-compatible server on loopback; stopped after the test."""
     with ScriptedModelServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """Commands run in-process (``serve``, ``worker``) configure the root logger for a process;
+    the next test must not inherit it (litellm writes its INFO lines to stdout under it)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

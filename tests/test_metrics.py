@@ -164,3 +164,18 @@ def test_json_lines_carry_the_job_fields_and_no_secret(capsys: pytest.CaptureFix
 def test_an_unknown_log_format_is_refused():
     with pytest.raises(ValueError, match="text, json"):
         configure("xml")  # type: ignore[arg-type]
+
+
+def test_configured_logs_keep_litellms_per_call_info_lines_out():
+    root = logging.getLogger()
+    litellm_logger = logging.getLogger("LiteLLM")
+    before = (list(root.handlers), root.level, litellm_logger.level)
+    try:
+        configure("text")
+        assert root.getEffectiveLevel() == logging.INFO
+        assert not litellm_logger.isEnabledFor(logging.INFO)
+        assert litellm_logger.isEnabledFor(logging.WARNING)
+    finally:
+        root.handlers[:] = before[0]
+        root.setLevel(before[1])
+        litellm_logger.setLevel(before[2])

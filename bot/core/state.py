@@ -17,6 +17,7 @@ STATUS_ICON = {
     "budget-stop": "💸",
     "cancelled": "⏹️",
     "config-error": "⚠️",
+    "nothing-to-do": "➖",
 }
 
 
@@ -61,10 +62,13 @@ def render_status(
     senior_cost_usd: float | None,
     next_step: str,
     marker: Mapping[str, Any],
+    start_reason: str = "",
 ) -> str:
     """The one comment tierbot keeps on an issue, edited in place at each step."""
     icon = STATUS_ICON.get(status, "")
     lines = [f"### {icon} tierbot: {task_type} task — {status}".strip(), "", headline, ""]
+    if start_reason:
+        lines += [f"**Why it started there:** {start_reason}", ""]
     if steps:
         lines += ["| # | tier | outcome | cost | detail |", "| - | - | - | - | - |"]
         for s in steps:

@@ -108,15 +108,16 @@ class Engine:
 
         ``ladder`` replaces the task type's own (a plan's hard subtask starts higher);
         ``context`` names files every model prompt shows in full once they exist."""
+        why = ""
         if ladder is None:
             begin = adaptive_start(self.config, task.type, self.repo, self.ledger)
-            ladder = begin.ladder
-            if begin.why:
-                self.progress(begin.why)
+            ladder, why = begin.ladder, begin.why
+            if why:
+                self.progress(why)
         task_id = self.ledger.start_task(
             repo=self.repo, task=task, start_tier=ladder.start, ceiling=ladder.ceiling
         )
-        state = TaskRun(task_id, task, ladder, touched=list(context))
+        state = TaskRun(task_id, task, ladder, touched=list(context), start_reason=why)
         self.checkpoint(state)
         empty = endings.empty_task(task.text)
         if empty is not None:

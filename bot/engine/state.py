@@ -117,6 +117,7 @@ class TaskRun:
     unknown: bool = False
     senior_total: float | None = 0.0
     pending: Pending | None = None
+    start_reason: str = ""  # why the task started on its tier (``routing: adaptive``)
 
     def to_json(self) -> dict[str, Any]:
         """Everything needed to resume in another process (a worker after a CI webhook)."""
@@ -152,6 +153,7 @@ class TaskRun:
             "unknown": self.unknown,
             "senior_total": self.senior_total,
             "pending": pending,
+            "start_reason": self.start_reason,
         }
 
     @classmethod
@@ -196,6 +198,7 @@ class TaskRun:
             unknown=data["unknown"],
             senior_total=data["senior_total"],
             pending=pending,
+            start_reason=data.get("start_reason", ""),
         )
 
 

@@ -22,6 +22,7 @@ from bot.ports.tasks import TaskStore
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 DONE_LABEL = "tierbot:done"
 NEEDS_HUMAN_LABEL = "tierbot:needs-human"
+NOTHING_TO_DO_LABEL = "tierbot:nothing-to-do"
 
 
 class RemoteChecks:

@@ -8,7 +8,7 @@ from bot.core.state import MARKER_PREFIX, StepLine, render_status
 from bot.core.types import Status
 from bot.engine import RunResult
 from bot.ports.tasks import IssueTask
-from bot.service.context import DONE_LABEL, NEEDS_HUMAN_LABEL, Context
+from bot.service.context import DONE_LABEL, NEEDS_HUMAN_LABEL, NOTHING_TO_DO_LABEL, Context
 
 CONFIG_MARKER = "<!-- tierbot:config-error -->"
 
@@ -20,6 +20,8 @@ def next_text(result: RunResult | None) -> str:
         return "CI on the pushed commit: green ends the task, red retries or escalates"
     if result.status is Status.DONE:
         return "review and merge the pull request"
+    if result.status is Status.NOTHING_TO_DO:
+        return "nothing; edit the issue and relabel it if there is work after all"
     return "a maintainer decides; relabel the issue to try again"
 
 
@@ -42,6 +44,7 @@ def publish_status(
         senior_cost_usd=result.senior_cost_usd if result else 0.0,
         next_step=next_text(result) if result or status == Status.RUNNING else "",
         marker={"task": item.task_id, "status": status, "pr": item.pr_number},
+        start_reason=result.state.start_reason if result and result.state else "",
     )
     applied = ctx.executor.apply(UpsertComment(item.repo, item.issue, MARKER_PREFIX, body))
     if applied.comment_id is not None:
@@ -50,8 +53,12 @@ def publish_status(
 
 
 def label_outcome(ctx: Context, item: IssueTask, status: Status) -> None:
-    """Label the issue and its PR done or needs-human; other outcomes carry no label."""
-    label = {Status.DONE: DONE_LABEL, Status.NEEDS_HUMAN: NEEDS_HUMAN_LABEL}.get(status)
+    """Label the issue (and its PR) with how the task ended; a running or stopped one has none."""
+    label = {
+        Status.DONE: DONE_LABEL,
+        Status.NEEDS_HUMAN: NEEDS_HUMAN_LABEL,
+        Status.NOTHING_TO_DO: NOTHING_TO_DO_LABEL,
+    }.get(status)
     if label is None:
         return
     for number in [item.issue] + ([item.pr_number] if item.pr_number else []):
@@ -78,4 +85,6 @@ def headline(result: RunResult, item: IssueTask) -> str:
         return f"Done: CI is green on {pr}."
     if result.status is Status.BUDGET_STOP:
         return f"Stopped by the budget: {result.reason}."
+    if result.status is Status.NOTHING_TO_DO:
+        return f"Nothing to do, nothing charged: {result.reason}."
     return f"A human is needed: {result.reason}."

@@ -21,12 +21,12 @@ from bot.executor import Executor
 from bot.orchestrator.github import is_feature_state, run_feature_issue
 from bot.ports.github import BranchWorkspace
 from bot.ports.tasks import IssueTask
-from bot.service.context import DONE_LABEL, NEEDS_HUMAN_LABEL, Context
+from bot.service.context import DONE_LABEL, NEEDS_HUMAN_LABEL, NOTHING_TO_DO_LABEL, Context
 from bot.service.diagnosis import diagnose_red_ceiling
 from bot.service.issue_state import interrupted, issue_task, task_branch, task_slug, waiting_for_ci
 from bot.service.status import headline, label_outcome, publish_status
 
-STATUS_LABELS = frozenset({DONE_LABEL, NEEDS_HUMAN_LABEL})
+STATUS_LABELS = frozenset({DONE_LABEL, NEEDS_HUMAN_LABEL, NOTHING_TO_DO_LABEL})
 Step = Callable[[Engine, BranchWorkspace, Executor], RunResult]
 
 

@@ -86,3 +86,27 @@ def require_schema(url: str) -> None:
     except SQLAlchemyError as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise click.ClickException(f"cannot open {_where(url)}: {first}") from None
+
+
+def require_tables(url: str) -> None:
+    """Stop a command that only reads (``tierbot jobs``) on a database tierbot has not made:
+    a mistyped TIERBOT_DB_URL would otherwise show an empty queue (and make a SQLite file)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot import migrations
+
+    parsed = make_url(url)
+    file = parsed.database or ""
+    sqlite = parsed.get_backend_name() == "sqlite" and file not in ("", ":memory:")
+    if sqlite and not Path(file).is_file():
+        raise click.ClickException(f"cannot open {_where(url)}: there is no such file")
+    try:
+        found = migrations.state(url)
+    except SQLAlchemyError as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise click.ClickException(f"cannot open {_where(url)}: {first}") from None
+    if found.current is None:
+        raise click.ClickException(
+            f"{_where(url)}: no tierbot tables in this database (is TIERBOT_DB_URL right?)"
+        )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -49,6 +51,63 @@ class JobOutcomes(Protocol):
     def fail(self, job: Job, error: str, *, retry_in_s: float | None = None) -> None: ...
 
 
+# One vocabulary for both queues. ``retrying``: queued again after a run that did not finish
+# (it failed, its worker stopped, or an operator retried it); ``cancelled``: procrastinate's
+# cancelled or aborted (the embedded queue cancels nothing).
+JOB_STATES = ("queued", "retrying", "running", "done", "failed", "cancelled")
+_PROCRASTINATE_STATES = {
+    "todo": "queued",
+    "doing": "running",
+    "succeeded": "done",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "aborting": "cancelled",
+    "aborted": "cancelled",
+}
+
+
+def job_state(raw: str) -> str:
+    """A queue's own name of a job state in ``JOB_STATES`` (procrastinate's are mapped)."""
+    return _PROCRASTINATE_STATES.get(raw, raw)
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    states: tuple[str, ...] = ()  # of JOB_STATES; empty: every state
+    repo: str | None = None  # ``owner/repo``: its jobs only (case-insensitive)
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One job as the operator sees it (``tierbot jobs``)."""
+
+    id: int
+    state: str  # of JOB_STATES
+    key: str  # owner/repo#n: the issue or pull request
+    event: str
+    action: str
+    delivery_id: str
+    attempts: int  # runs started
+    worker: str  # the worker running it now or the last one that ran it; "" for none
+    created_at: datetime
+    error: str  # why it failed, when it did; else ""
+
+
+class NotRetryable(Exception):
+    """No such job, or the job is not failed."""
+
+
+class JobBoard(Protocol):
+    """The operator's view of the queue: list its jobs, run a failed one again."""
+
+    def stats(self) -> QueueStats: ...
+
+    def jobs(self, query: JobQuery) -> list[JobRow]: ...
+
+    def retry(self, job_id: int) -> JobRow: ...
+
+
 def uses_procrastinate(url: str) -> bool:
     from sqlalchemy.engine import make_url
 
@@ -75,6 +134,19 @@ def job_outcomes(queue: Intake, ledger: SqlLedger, *, lease_s: float) -> JobOutc
     from bot.adapters.queue_procrastinate import ProcrastinateJobs
 
     return ProcrastinateJobs(ledger, lease_s=lease_s)
+
+
+def job_board(queue: Intake, ledger: SqlLedger) -> JobBoard:
+    """The operator's view of the queue ``open_queue`` gave."""
+    from bot.adapters.queue_sql import SqlQueue
+
+    if isinstance(queue, SqlQueue):
+        from bot.adapters.queue_board import SqlJobBoard
+
+        return SqlJobBoard(queue, ledger)
+    from bot.adapters.queue_pg_board import ProcrastinateJobBoard
+
+    return ProcrastinateJobBoard(ledger, queue.stats)
 
 
 def run_jobs(

@@ -21,6 +21,7 @@ from bot.cli.common import (
     EXIT_USAGE,
 )
 from bot.cli.hooks import hooks
+from bot.cli.jobs import jobs
 from bot.cli.run import run
 from bot.cli.server import replay, serve, worker
 from bot.db_cli import db
@@ -52,6 +53,7 @@ cli.add_command(hooks)
 cli.add_command(serve)
 cli.add_command(worker)
 cli.add_command(replay)
+cli.add_command(jobs)
 cli.add_command(init)
 cli.add_command(db)  # bot/db_cli.py
 cli.add_command(action_command)

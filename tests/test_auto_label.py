@@ -19,8 +19,13 @@ from bot.adapters.github_tasks import IssueTaskStore
 from bot.adapters.ledger.tables import TaskRowORM
 from bot.config import ConfigError, load_config
 from bot.core.state import MARKER_PREFIX
+from bot.core.types import Status
 from bot.handlers.ci import escalate_on_red_ci
 from bot.handlers.tasks import cancel_task, start_task_on_label
+from bot.orchestrator.github import status_body as feature_status
+from bot.orchestrator.state import FeatureResult
+from bot.orchestrator.triage import Decision
+from bot.ports.github import CommentInfo
 from bot.ports.tasks import IssueTask
 from tests.support.fake_github import FakeGitHub, fake_context
 from tests.support.github_emulator import GitHubEmulator
@@ -28,6 +33,8 @@ from tests.support.handlers import REPO, Bench, repo_config
 from tests.support.model_server import ScriptedModelServer, reply
 from tests.support.repos import CALC, GOOD_MUL, tier_config
 from tests.support.server import TierbotProcesses
+from tests.test_action import STATUS as ACTION_STATUS
+from tests.test_action import comment_store
 from tests.test_e2e_github import SECRET, labels, pulls, status_comments, wait_finished
 from tests.test_gates import labeled
 
@@ -220,6 +227,30 @@ def test_a_dry_run_makes_no_triage_call(bench: Bench):
         f"would run a tests task for {REPO}#{grunt} on tierbot/issue-{grunt}, "
         "from template up to junior, then open a pull request",
     ]
+
+
+def test_a_planned_features_status_comment_opens_with_the_decision():
+    decision = Decision("feature", "several kinds of work", "model", 0.0004, "intern")
+    item = IssueTask(REPO, 7, label="tierbot:auto", triage=decision.to_json())
+    result = FeatureResult(Status.RUNNING, "Subtasks are committed; CI decides.", 3, "b")
+
+    body = feature_status(item, result, "")
+
+    assert body.split("\n")[2] == (
+        "**Triage:** feature, planned by the orchestrator — several kinds of work "
+        "(asked the intern tier, $0.0004)"
+    )
+    assert Decision.from_json(decision.to_json()) == decision
+
+
+def test_the_actions_status_comment_keeps_the_decision(tmp_path: Path):
+    decision = Decision("tests", "the title asks for tests", "keywords")
+    item = IssueTask(REPO, 3, label="tierbot:auto", status="running", triage=decision.to_json())
+    store, _, _ = comment_store(tmp_path, [])
+    body = store.body(ACTION_STATUS, item)
+    store, _, _ = comment_store(tmp_path / "2", [CommentInfo(3, "tierbot[bot]", "Bot", body, None)])
+    found = store.get(REPO, 3)
+    assert found is not None and found.triage == decision.to_json()
 
 
 # -- the config: the label is known, can be renamed or turned off ------------------------

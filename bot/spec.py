@@ -153,6 +153,7 @@ class PlanSpec:
     tier: str = "senior"  # the model tier that writes the plan and starts its hard subtasks
     max_subtasks: int = 8  # a plan with more subtasks is rejected
     triage_tier: str | None = None  # tierbot:auto's one call; None: the ladder's first model tier
+    auto_label: str | None = "tierbot:auto"  # the label that triages an issue; None: no such label
 
 
 @dataclass(frozen=True)

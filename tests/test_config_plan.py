@@ -31,7 +31,7 @@ BAD = [
     (
         "unknown key",
         "plan: {max: 3}",
-        "plan.max: unknown key (allowed: tier, max_subtasks, triage_tier)",
+        "plan.max: unknown key (allowed: tier, max_subtasks, triage_tier, auto_label)",
     ),
     ("not a mapping", "plan: [senior]", "plan: expected a mapping, got list"),
     (

@@ -173,4 +173,6 @@ def _item(data: Any, repo: str, issue: int) -> IssueTask | None:
         return None
     if not isinstance(item.status, str) or not (item.state is None or isinstance(item.state, dict)):
         return None
+    if not (item.triage is None or isinstance(item.triage, dict)):
+        return None
     return item

@@ -33,6 +33,7 @@ class IssueTaskORM(Base):
     comment_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(32), default="running")
     state_json: Mapped[str] = mapped_column(Text, default="")
+    triage_json: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -70,6 +71,7 @@ class IssueTaskStore:
                 row.comment_id,
                 row.status,
                 json.loads(row.state_json) if row.state_json else None,
+                json.loads(row.triage_json) if row.triage_json else None,
             )
 
     def save(self, item: IssueTask) -> None:
@@ -88,6 +90,8 @@ class IssueTaskStore:
             # and token shapes only (``Redactor.tokens``), never the code around them.
             state = redact_json(item.state, self._ledger.redactor.tokens)
             row.state_json = json.dumps(state) if state is not None else ""
+            triage = redact_json(item.triage, self._ledger.redactor.tokens)
+            row.triage_json = json.dumps(triage) if triage is not None else None
             row.updated_at = self._clock()
 
     def refuse(self, refusal: Refusal) -> None:

@@ -31,7 +31,9 @@ REVIEW_KEYS = (
     "triage",
 )
 DEBUG_KEYS = ("fix_commit",)
-PLAN_KEYS = ("tier", "max_subtasks", "triage_tier")
+PLAN_KEYS = ("tier", "max_subtasks", "triage_tier", "auto_label")
+# The labels tierbot puts on an issue itself; no task may be started by one.
+OUTCOME_LABELS = ("tierbot:done", "tierbot:needs-human")
 # A review prompt carries instructions and at least one hunk; fewer tokens than this cannot.
 MIN_CHUNK_TOKENS = 1000
 HOOK_KEYS = (
@@ -53,7 +55,11 @@ def debug_section(file: str, raw: Any) -> DebugSpec:
 
 
 def plan_section(
-    file: str, raw: Any, tiers: Mapping[str, TierSpec], ladder: tuple[str, ...]
+    file: str,
+    raw: Any,
+    tiers: Mapping[str, TierSpec],
+    ladder: tuple[str, ...],
+    type_labels: Mapping[str, str] | None = None,
 ) -> PlanSpec:
     r = Reader(file, "plan", raw, PLAN_KEYS)
     # Planning and triage are judgements; the template tier makes none.
@@ -73,7 +79,27 @@ def plan_section(
         tier=tier,
         max_subtasks=r.positive_int("max_subtasks", default.max_subtasks),
         triage_tier=triage_tier,
+        auto_label=_auto_label(r, type_labels or {}),
     )
+
+
+def _auto_label(r: Reader, type_labels: Mapping[str, str]) -> str | None:
+    """The label that triages an issue: tierbot's own, and no task type's or outcome's."""
+    label: str | None = r.get(
+        "auto_label",
+        lambda v: v is None or (isinstance(v, str) and v.startswith("tierbot:")),
+        "a label starting with 'tierbot:', or null",
+        PlanSpec().auto_label,
+    )
+    taken = {lab: f"the label of task_types.{name}" for name, lab in type_labels.items()}
+    taken.update({lab: "an outcome label tierbot sets" for lab in OUTCOME_LABELS})
+    if label in taken:
+        raise ConfigError(
+            r.file,
+            r.key("auto_label"),
+            f"{label!r} is {taken[label]}; the triage label must be a label of its own",
+        )
+    return label
 
 
 def review_section(

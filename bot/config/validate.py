@@ -87,7 +87,13 @@ def validate(data: Any, file: str, access: ModelAccess = DEFAULT_ACCESS) -> Repo
         hooks=hooks_section(file, data.get("hooks", {}), tiers, ladder),
         review=review_section(file, data.get("review", {}), tiers, ladder),
         debug=debug_section(file, data.get("debug", {})),
-        plan=plan_section(file, data.get("plan", {}), tiers, ladder),
+        plan=plan_section(
+            file,
+            data.get("plan", {}),
+            tiers,
+            ladder,
+            {name: spec.label for name, spec in task_types.items()},
+        ),
         routing=routing_section(file, data.get("routing", {})),
         dashboard=top.boolean("dashboard", False),
     )

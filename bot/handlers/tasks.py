@@ -1,4 +1,5 @@
-"""Label an issue, get a PR: start a task on a task-type label, cancel it when the label goes."""
+"""Label an issue, get a PR: start a task on a task-type label (``tierbot:auto``: the type
+triage picks), cancel it when the label goes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from bot.core.routing import type_for_label
 from bot.core.types import Status
 from bot.dispatch import Router
 from bot.events import Event
-from bot.service import tasks
+from bot.service import auto, tasks
 from bot.service.context import Context
 from bot.service.gate import may_act
 from bot.service.status import report_config_error
@@ -31,6 +32,9 @@ def start_task_on_label(event: Event, ctx: Context) -> None:
     config = ctx.repo_config(event)
     if isinstance(config, ConfigError):
         report_config_error(ctx, event.repo.full_name, event.number, config)
+        return
+    if label == config.plan.auto_label:
+        auto.start(ctx, event, config)
         return
     task_type = type_for_label(config, label)
     if task_type is None or config.task_type(task_type).output != "commit":

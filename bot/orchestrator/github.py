@@ -17,8 +17,9 @@ from bot.core.state import MARKER_PREFIX, STATUS_ICON, encode_marker
 from bot.core.types import CheckResult, Status, Task
 from bot.orchestrator.service import Orchestrator
 from bot.orchestrator.state import FeatureResult, FeatureRun, is_feature_state
+from bot.orchestrator.triage import Decision
 
-__all__ = ["is_feature_state", "run_feature_issue", "waits_for"]
+__all__ = ["is_feature_state", "make_orchestrator", "run_feature_issue", "waits_for"]
 
 
 def waits_for(state: dict[str, Any] | None) -> str | None:
@@ -55,16 +56,7 @@ def run_feature_issue(
         item.state = {**feature.to_json(), "head": workspace.head_sha()}
         ctx.store.save(item)
 
-    orchestrator = Orchestrator(
-        config=config,
-        models=ctx.models,
-        ledger=ctx.ledger,
-        forge=ctx.checks,
-        prices=ctx.prices,
-        repo=repo,
-        executor=ctx.executor,
-        progress=ctx.echo,
-    )
+    orchestrator = make_orchestrator(ctx, config, repo)
     if task is not None:
         result = orchestrator.run(task, workspace, checkpoint=checkpoint)
     else:
@@ -78,6 +70,20 @@ def run_feature_issue(
         conclude(ctx, repo_ref, item, result.fallback, diagnose_with=config)
         return
     publish(ctx, repo_ref, item, result, workspace.head_sha())
+
+
+def make_orchestrator(ctx: Any, config: RepoConfig, repo: str) -> Orchestrator:
+    """The orchestrator of one job on GitHub: the job's ports, its CI checks and executor."""
+    return Orchestrator(
+        config=config,
+        models=ctx.models,
+        ledger=ctx.ledger,
+        forge=ctx.checks,
+        prices=ctx.prices,
+        repo=repo,
+        executor=ctx.executor,
+        progress=ctx.echo,
+    )
 
 
 def say_notes(ctx: Any, item: Any, result: FeatureResult) -> None:
@@ -130,7 +136,10 @@ def publish(ctx: Any, repo_ref: Any, item: Any, result: FeatureResult, head: str
 def status_body(item: Any, result: FeatureResult, table: str) -> str:
     status = str(result.status)
     icon = STATUS_ICON.get(status, "")
-    lines = [f"### {icon} tierbot: feature — {status}".strip(), "", result.reason, ""]
+    lines = [f"### {icon} tierbot: feature — {status}".strip(), ""]
+    if getattr(item, "triage", None):
+        lines += [Decision.from_json(item.triage).line(), ""]
+    lines += [result.reason, ""]
     lines += [f"- {note}" for note in result.notes]
     if result.check:
         lines.append(f"Last check: {result.check}")

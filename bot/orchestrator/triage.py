@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from bot.config import RepoConfig
 from bot.core import budget as money
 from bot.core.plan_checks import plan_types
 from bot.core.routing import describe_types
+from bot.core.state import money as shown
 from bot.core.triage import UNCLEAR, fallback, parse_triage, triage, triage_messages
 from bot.core.triage_words import FEATURE
 from bot.core.types import Outcome, Status
@@ -24,10 +26,36 @@ class Decision:
     reason: str
     source: str  # "keywords", "model", "fallback" or "dry-run"
     cost_usd: float | None = 0.0
+    tier: str = ""  # the tier asked, when one was
 
     @property
     def orchestrate(self) -> bool:
         return self.type == FEATURE
+
+    def line(self) -> str:
+        """The status comment's line: the type, why, and what deciding it cost."""
+        if self.source == "keywords":
+            how = "keywords, $0"
+        elif self.source == "dry-run":
+            how = "dry run: no model call"
+        else:
+            how = f"asked the {self.tier or 'triage'} tier, {shown(self.cost_usd)}"
+        kind = "feature, planned by the orchestrator" if self.orchestrate else self.type
+        return f"**Triage:** {kind} — {self.reason} ({how})"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Decision:
+        cost = data.get("cost_usd")
+        return cls(
+            type=str(data.get("type", FEATURE)),
+            reason=str(data.get("reason", "")),
+            source=str(data.get("source", "")),
+            cost_usd=float(cost) if isinstance(cost, int | float) else None,
+            tier=str(data.get("tier", "")),
+        )
 
 
 def triage_tier(config: RepoConfig) -> str:
@@ -79,4 +107,4 @@ def decide(
         cost_usd=metered.cost_usd,
         senior_cost_usd=None,
     )
-    return Decision(picked.decision, picked.reason, picked.source, metered.cost_usd)
+    return Decision(picked.decision, picked.reason, picked.source, metered.cost_usd, tier.name)

@@ -17,6 +17,9 @@ class IssueTask:
     comment_id: int | None = None
     status: str = "running"
     state: dict[str, Any] | None = None
+    # tierbot:auto's decision (``bot/orchestrator/triage.py: Decision.to_json``); None when a
+    # task label chose the type.
+    triage: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

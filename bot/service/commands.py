@@ -11,13 +11,13 @@ from typing import Any
 
 from bot.actions import Comment
 from bot.config import ConfigError, RepoConfig
-from bot.core.routing import type_for_label
 from bot.core.types import Status
 from bot.engine import TaskRun
 from bot.events import TASK_BRANCH, Event
 from bot.ports.tasks import IssueTask
 from bot.service.context import Context
 from bot.service.diagnosis import diagnose_pull
+from bot.service.issue_state import item_type
 from bot.service.review import review_pull
 from bot.service.status import report_config_error
 from bot.service.tasks import cancel, restart
@@ -134,7 +134,7 @@ def _restart(
     config = _config(event, ctx)
     if config is None:
         return
-    task_type = type_for_label(config, item.label)
+    task_type = item_type(config, item)
     if task_type is None:
         reply(ctx, item.repo, event.number, f"`{item.label}` is no longer a tierbot task label.")
         return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.config import RepoConfig
+from bot.core.routing import type_for_label
 from bot.core.types import Status, Task
 from bot.engine import TaskRun, make_task
 from bot.orchestrator.github import is_feature_state, waits_for
@@ -23,6 +25,15 @@ def issue_task(repo: str, issue: int, task_type: str, *, title: str, text: str) 
     escalate`, a relabel) shares one budget key, so `budget.per_task_usd` caps their total."""
     task = make_task(f"{title}\n\n{text}", task_type, title=title)
     return replace(task, slug=task_slug(issue), budget_key=f"{repo}#{issue}")
+
+
+def item_type(config: RepoConfig, item: IssueTask) -> str | None:
+    """The task type of an issue's task: its label's, or what ``tierbot:auto`` chose."""
+    by_label = type_for_label(config, item.label)
+    if by_label is None and item.triage and item.label == config.plan.auto_label:
+        chosen = item.triage.get("type")
+        return chosen if isinstance(chosen, str) and chosen in config.task_types else None
+    return by_label
 
 
 def waiting_for_ci(item: IssueTask) -> bool:

@@ -7,6 +7,7 @@ from bot.config import ConfigError
 from bot.core.state import MARKER_PREFIX, StepLine, render_status
 from bot.core.types import Status
 from bot.engine import RunResult
+from bot.orchestrator.triage import Decision
 from bot.ports.tasks import IssueTask
 from bot.service.context import DONE_LABEL, NEEDS_HUMAN_LABEL, NOTHING_TO_DO_LABEL, Context
 
@@ -34,9 +35,12 @@ def publish_status(
         for a in (result.attempts if result else ())
     ]
     status = str(result.status) if result else str(item.status)
+    decision = Decision.from_json(item.triage) if item.triage else None
+    if decision is not None:
+        text = f"{decision.line()}\n\n{text}"
     body = render_status(
         issue=item.issue,
-        task_type=task_type or item.label.removeprefix("tierbot:"),
+        task_type=task_type or (decision.type if decision else item.label.removeprefix("tierbot:")),
         status=status,
         headline=text,
         steps=steps,

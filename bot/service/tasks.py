@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from bot.actions import OpenPull, RemoveLabel
 from bot.audit.dashboard import publish_audit
 from bot.config import RepoConfig
-from bot.core.routing import type_for_label
 from bot.core.triage_words import FEATURE
 from bot.core.types import Status
 from bot.engine import Engine, RunResult, TaskRun
@@ -23,7 +23,14 @@ from bot.ports.github import BranchWorkspace
 from bot.ports.tasks import IssueTask
 from bot.service.context import DONE_LABEL, NEEDS_HUMAN_LABEL, NOTHING_TO_DO_LABEL, Context
 from bot.service.diagnosis import diagnose_red_ceiling
-from bot.service.issue_state import interrupted, issue_task, task_branch, task_slug, waiting_for_ci
+from bot.service.issue_state import (
+    interrupted,
+    issue_task,
+    item_type,
+    task_branch,
+    task_slug,
+    waiting_for_ci,
+)
 from bot.service.status import headline, label_outcome, publish_status
 
 STATUS_LABELS = frozenset({DONE_LABEL, NEEDS_HUMAN_LABEL, NOTHING_TO_DO_LABEL})
@@ -40,9 +47,11 @@ def start(
     task_type: str,
     title: str,
     text: str,
+    triage: dict[str, Any] | None = None,
 ) -> None:
     """Start the issue's task for ``label``; a duplicate event is ignored, a task whose worker
-    stopped is resumed, anything else (re)starts from the configured start tier."""
+    stopped is resumed, anything else (re)starts from the configured start tier. ``triage``:
+    the decision that chose ``task_type`` (``tierbot:auto``), kept with the task."""
     repo = repo_ref.full_name
     existing = ctx.store.get(repo, issue)
     if existing is not None and existing.label == label:
@@ -69,6 +78,7 @@ def start(
             status=Status.RUNNING,
             comment_id=existing.comment_id if existing else None,
             pr_number=existing.pr_number if existing else None,
+            triage=triage,
         )
         ctx.store.save(item)
         if task.type == FEATURE:  # the orchestrator: a plan of subtasks, each on its own ladder
@@ -128,7 +138,7 @@ def restart(
     """Run the issue's task again from ``start`` up to its configured ceiling, on its branch
     and PR (``/tierbot retry`` and ``/tierbot escalate``). Only the start tier moves: the
     ceiling, budgets and paths stay what the config says."""
-    task_type = type_for_label(config, item.label)
+    task_type = item_type(config, item)
     if task_type is None:
         raise ValueError(f"{item.label} is no longer a task label in {config.source}")
     spec = config.task_type(task_type)

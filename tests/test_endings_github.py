@@ -48,9 +48,7 @@ def test_every_name_tested_ends_nothing_to_do_with_no_pr_and_no_charge(
     assert not labels(github_emulator, issue.number) & {"tierbot:done", "tierbot:needs-human"}
 
 
-def test_adaptive_routing_says_why_the_task_started_where_it_did(
-    github_emulator, tierbot, models
-):
+def test_adaptive_routing_says_why_the_task_started_where_it_did(github_emulator, tierbot, models):
     files = {"calc.py": CALC + NEG, "tests/__init__.py": "", "tests/test_add.py": ADD_TEST}
     make_repo(github_emulator, models.url, files, extra="routing: adaptive\n")
     issue = github_emulator.open_issue(REPO, "Add skeleton tests for calc.py")

@@ -63,6 +63,9 @@ def serve(host: str, port: int, workers: int, log_format: str, env_file: Path | 
     protect_logs(redactor)
     argv = [sys.executable, "-m", "bot", "worker", "--log-format", log_format]
     children = [subprocess.Popen(argv, env=dict(settings.env)) for _ in range(workers)]
+    # uvicorn shuts down on SIGTERM, then raises the signal again: exit through ``finally``,
+    # which stops the workers, instead of dying with them left running.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
         server.run()
     finally:

@@ -72,7 +72,10 @@ def serve(host: str, port: int, workers: int, log_format: str, env_file: Path | 
         for child in children:
             child.send_signal(signal.SIGTERM)
         for child in children:
-            child.wait(timeout=30)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # mid-job: its lease lets another worker resume
+                child.kill()
 
 
 @click.command()

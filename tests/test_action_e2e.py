@@ -201,3 +201,36 @@ def test_a_broken_org_config_gets_one_comment_naming_that_file(
     assert "octo/.github:.github/tierbot.yml" in comment.body
     assert "per_task_usd" in comment.body
     assert pulls(hub) == []
+
+
+APP = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(10))
+
+
+def test_a_review_command_on_a_pull_request_posts_a_review_from_the_action(
+    tmp_path: Path, hub: GitHubEmulator, models: ScriptedModelServer
+) -> None:
+    make_repo(hub, models.url, {"app.py": APP})
+    hub.ci.enabled = False  # type: ignore[union-attr]  # a review needs no CI
+    changed = APP.replace("    return x + 1\n", "    return x * 1  # was + 1\n", 1)
+    hub.push_files(REPO, "feature", {"app.py": changed}, "Change")
+    pr = hub.open_pull(REPO, "feature", title="Multiply")
+    finding = {"path": "app.py", "line": 6, "side": "RIGHT", "severity": "major"}
+    found = [{**finding, "body": "Multiplies where it should add."}]
+    models.script("senior-model", [reply("```json\n" + json.dumps(found) + "\n```\n")])
+    hub.comment(REPO, pr.number, "/tierbot review", user="alice")
+    runner = Runner(tmp_path, hub, REPO)
+    app = runner.app_token_env()
+    token = app.pop("token")
+
+    run = runner.run(
+        "issue_comment", last_delivery(hub, "issue_comment", "created"), token=token, **app
+    )
+
+    assert run.code == 0, run.stderr
+    pull = issue_of(hub, pr.number).pull
+    [review] = pull.reviews
+    [inline] = pull.review_comments
+    assert (inline.path, inline.line) == ("app.py", 6)
+    assert "Multiplies where it should add." in inline.body
+    assert review.commit_id == pull.head_sha
+    assert len(models.requests_for("senior-model")) == 1

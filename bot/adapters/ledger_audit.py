@@ -26,10 +26,10 @@ from bot.adapters.ledger import (
     TaskRow,
     TaskRowORM,
 )
+from bot.adapters.ledger.rows import attempt_row, stored_call, task_row
 from bot.adapters.sql_time import require_aware
 from bot.core.calibration import TaskOutcome
 from bot.core.types import Status
-from bot.ports import CallRecord
 
 
 @runtime_checkable
@@ -83,7 +83,7 @@ def audit_rows(
         tasks = session.scalars(
             select(TaskRowORM).where(TaskRowORM.id.in_(in_scope)).order_by(TaskRowORM.id)
         ).all()
-        types = {t.id: (t.type, t.start_tier) for t in tasks}
+        by_id = {t.id: t for t in tasks}
         attempts = session.scalars(
             select(AttemptRowORM)
             .where(AttemptRowORM.task_id.in_(in_scope))
@@ -93,9 +93,9 @@ def audit_rows(
             select(ModelCallORM).where(ModelCallORM.task_id.in_(in_scope)).order_by(ModelCallORM.id)
         ).all()
         return AuditRows(
-            tasks=tuple(_task(t) for t in tasks),
-            attempts=tuple(_attempt(a, *types[a.task_id]) for a in attempts),
-            calls=tuple(_call(c) for c in calls),
+            tasks=tuple(task_row(t) for t in tasks),
+            attempts=tuple(attempt_row(a, by_id[a.task_id]) for a in attempts),
+            calls=tuple(stored_call(c) for c in calls),
         )
 
 
@@ -127,62 +127,4 @@ def task_outcomes(
             cost_usd=None if unknown or cost is None else float(cost),
         )
         for task_type_, start, status, cost, unknown in rows
-    )
-
-
-def _task(row: TaskRowORM) -> TaskRow:
-    return TaskRow(
-        id=row.id,
-        parent_id=row.parent_id,
-        repo=row.repo,
-        type=row.type,
-        title=row.title,
-        slug=row.slug,
-        text=row.text,
-        start_tier=row.start_tier,
-        ceiling=row.ceiling,
-        status=row.status,
-        reason=row.reason,
-        branch=row.branch,
-        cost_usd=row.cost_usd,
-        cost_unknown=row.cost_unknown,
-        senior_cost_usd=row.senior_cost_usd,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-    )
-
-
-def _attempt(row: AttemptRowORM, task_type: str, start_tier: str) -> AttemptRow:
-    return AttemptRow(
-        id=row.id,
-        task_id=row.task_id,
-        task_type=task_type,
-        start_tier=start_tier,
-        number=row.number,
-        tier=row.tier,
-        outcome=row.outcome,
-        detail=row.detail,
-        commit_sha=row.commit_sha,
-        senior_cost_usd=row.senior_cost_usd,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-    )
-
-
-def _call(row: ModelCallORM) -> StoredCall:
-    return StoredCall(
-        id=row.id,
-        task_id=row.task_id,
-        attempt_id=row.attempt_id,
-        created_at=row.created_at,
-        record=CallRecord(
-            tier=row.tier,
-            model=row.model,
-            prompt_tokens=row.prompt_tokens,
-            completion_tokens=row.completion_tokens,
-            cost_usd=row.cost_usd,
-            latency_s=row.latency_s,
-            outcome=row.outcome,
-            error=row.error,
-        ),
     )

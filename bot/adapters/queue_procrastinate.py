@@ -23,7 +23,7 @@ from typing import Any
 
 import procrastinate
 from procrastinate import exceptions, jobs, retry
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -32,12 +32,11 @@ from bot.adapters.ledger import SqlLedger
 from bot.adapters.queue_rows import (
     DONE,
     FAILED,
-    QUEUED,
     Accepted,
     DeliveryORM,
     Incoming,
-    IntakePlan,
     Job,
+    record_deliveries,
     storage_errors,
 )
 from bot.adapters.queue_sql import SqlQueue
@@ -117,26 +116,7 @@ class ProcrastinateQueue:
     def _store(self, items: Sequence[Incoming]) -> list[Accepted]:
         now = self._clock()
         with self._ledger.write() as session:
-            rows = session.execute(
-                select(DeliveryORM.delivery_id, DeliveryORM.status).where(
-                    DeliveryORM.delivery_id.in_(list({item.delivery_id for item in items}))
-                )
-            )
-            plan = IntakePlan(items, {row[0]: row[1] for row in rows}, now)
-            if plan.fresh:
-                session.execute(insert(DeliveryORM), plan.fresh)
-            if plan.seen:
-                session.execute(
-                    update(DeliveryORM)
-                    .where(DeliveryORM.delivery_id.in_(plan.seen))
-                    .values(redeliveries=DeliveryORM.redeliveries + 1)
-                )
-            if plan.again:
-                session.execute(
-                    update(DeliveryORM)
-                    .where(DeliveryORM.delivery_id.in_(plan.again))
-                    .values(status=QUEUED, error="")
-                )
+            plan = record_deliveries(session, items, now)
             out: list[Accepted] = [Accepted("duplicate")] * len(items)
             raw: Any = session.connection().connection.driver_connection
             for index, _ in plan.jobs:

@@ -15,7 +15,9 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    insert,
     select,
+    update,
 )
 from sqlalchemy.exc import (
     DataError,
@@ -24,7 +26,7 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.adapters.ledger import Base, UTCDateTime
 
@@ -188,3 +190,28 @@ def other_open_jobs(session: Any, delivery_id: str, other_than: int) -> bool:
         )
         is not None
     )
+
+
+def record_deliveries(session: Session, items: Sequence[Incoming], now: datetime) -> IntakePlan:
+    """Store the batch's new deliveries, count redeliveries, queue failed ones again; the plan
+    says which items need a job (each queue adapter makes its own)."""
+    ids = list({item.delivery_id for item in items})
+    rows = session.execute(
+        select(DeliveryORM.delivery_id, DeliveryORM.status).where(DeliveryORM.delivery_id.in_(ids))
+    )
+    plan = IntakePlan(items, {row[0]: row[1] for row in rows}, now)
+    if plan.fresh:
+        session.execute(insert(DeliveryORM), plan.fresh)
+    if plan.seen:
+        session.execute(
+            update(DeliveryORM)
+            .where(DeliveryORM.delivery_id.in_(plan.seen))
+            .values(redeliveries=DeliveryORM.redeliveries + 1)
+        )
+    if plan.again:
+        session.execute(
+            update(DeliveryORM)
+            .where(DeliveryORM.delivery_id.in_(plan.again))
+            .values(status=QUEUED, error="")
+        )
+    return plan

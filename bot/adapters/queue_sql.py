@@ -43,10 +43,10 @@ from bot.adapters.queue_rows import (
     Accepted,
     DeliveryORM,
     Incoming,
-    IntakePlan,
     Job,
     JobORM,
     other_open_jobs,
+    record_deliveries,
     storage_errors,
     utcnow,
 )
@@ -95,26 +95,7 @@ class SqlQueue:
     def _store(self, items: Sequence[Incoming]) -> list[Accepted]:
         now = self._clock()
         with self._ledger.write() as session:
-            rows = session.execute(
-                select(DeliveryORM.delivery_id, DeliveryORM.status).where(
-                    DeliveryORM.delivery_id.in_(list({item.delivery_id for item in items}))
-                )
-            )
-            plan = IntakePlan(items, {row[0]: row[1] for row in rows}, now)
-            if plan.fresh:
-                session.execute(insert(DeliveryORM), plan.fresh)
-            if plan.seen:
-                session.execute(
-                    update(DeliveryORM)
-                    .where(DeliveryORM.delivery_id.in_(plan.seen))
-                    .values(redeliveries=DeliveryORM.redeliveries + 1)
-                )
-            if plan.again:
-                session.execute(
-                    update(DeliveryORM)
-                    .where(DeliveryORM.delivery_id.in_(plan.again))
-                    .values(status=QUEUED, error="")
-                )
+            plan = record_deliveries(session, items, now)
             out: list[Accepted] = [Accepted("duplicate")] * len(items)
             if plan.jobs:
                 job_ids = session.scalars(

@@ -1,12 +1,15 @@
 """``tierbot report --github OWNER/REPO``: the spend report rebuilt from tierbot's status
-comments, for Action users who have no ledger database."""
+comments, for Action users who have no ledger database; ``comment_ledger`` gives the same
+rows to ``tierbot calibrate --github``."""
 
 from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -15,7 +18,33 @@ from bot.action.forge import ActionForge, TokenCredentials
 from bot.action.runner import EXIT_USAGE
 from bot.action.store import read_block
 from bot.adapters.github import DEFAULT_API_URL, CommentInfo
+from bot.adapters.ledger import SqlLedger
 from bot.core.logs import Redactor
+
+
+class TokenMissing(Exception):
+    """No usable token or repository name: a usage error, said before any request."""
+
+
+def token_forge(
+    repo: str, env: Mapping[str, str], *, needs: str, pacing: bool = True
+) -> ActionForge:
+    """The forge of ``repo`` acting with TIERBOT_GITHUB_TOKEN (or GITHUB_TOKEN); ``needs``
+    says what the token must be allowed to do, for the error when there is none."""
+    token = (env.get("TIERBOT_GITHUB_TOKEN") or env.get("GITHUB_TOKEN") or "").strip()
+    if not token:
+        raise TokenMissing(
+            f"TIERBOT_GITHUB_TOKEN (or GITHUB_TOKEN) is not set: a token that {needs}"
+        )
+    if repo.count("/") != 1:
+        raise TokenMissing(f"--github takes OWNER/REPO, not {repo!r}")
+    api_url = (
+        env.get("GITHUB_API_URL") or env.get("TIERBOT_GITHUB_API_URL") or DEFAULT_API_URL
+    ).strip()
+    login = (env.get("TIERBOT_BOT_LOGIN") or "").strip() or None
+    spacing: dict[str, Any] = {} if pacing else {"pace_requests_s": None, "pace_writes_s": None}
+    credentials = TokenCredentials(token, api_url=api_url, redactor=Redactor(), login=login)
+    return ActionForge(credentials, **spacing)
 
 
 def load_comments(
@@ -38,6 +67,30 @@ def load_comments(
     return found
 
 
+@contextmanager
+def comment_ledger(forge: ActionForge, repo: str) -> Iterator[SqlLedger]:
+    """A temporary ledger holding the rows of ``repo``'s status comments."""
+    from sqlalchemy import create_engine
+
+    login = forge.credentials.login
+
+    def own(comment: CommentInfo) -> bool:
+        # The account the action ran as: the one named, else any bot account.
+        return comment.author == login if login else comment.author_type == "Bot"
+
+    with tempfile.TemporaryDirectory(prefix="tierbot-report-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'ledger.sqlite3'}"
+        engine = create_engine(url)
+        snapshot.create_tables(engine)
+        load_comments(forge, repo, engine, own=own)
+        engine.dispose()
+        ledger = SqlLedger(url)
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+
+
 def report_github(
     repo: str,
     *,
@@ -46,47 +99,22 @@ def report_github(
     echo: Callable[[str], None],
     error: Callable[[str], None],
 ) -> int:
-    from sqlalchemy import create_engine
-
-    from bot.adapters.ledger import SqlLedger
     from bot.config import ConfigError
     from bot.config_extends import load_extended
     from bot.report import build_report, render_table, report_to_json
 
-    token = (env.get("TIERBOT_GITHUB_TOKEN") or env.get("GITHUB_TOKEN") or "").strip()
-    if not token:
-        error(
-            "tierbot: error: TIERBOT_GITHUB_TOKEN (or GITHUB_TOKEN) is not set: a token that "
-            "can read the repository's issues"
-        )
+    try:
+        forge = token_forge(repo, env, needs="can read the repository's issues")
+    except TokenMissing as exc:
+        error(f"tierbot: error: {exc}")
         return EXIT_USAGE
-    if repo.count("/") != 1:
-        error(f"tierbot: error: --github takes OWNER/REPO, not {repo!r}")
-        return EXIT_USAGE
-    api_url = (
-        env.get("GITHUB_API_URL") or env.get("TIERBOT_GITHUB_API_URL") or DEFAULT_API_URL
-    ).strip()
-    login = (env.get("TIERBOT_BOT_LOGIN") or "").strip() or None
-    forge = ActionForge(TokenCredentials(token, api_url=api_url, redactor=Redactor(), login=login))
-
-    def own(comment: CommentInfo) -> bool:
-        # The account the action ran as: the one named, else any bot account.
-        return comment.author == login if login else comment.author_type == "Bot"
-
     try:
         config = load_extended(forge.file_text, repo, "", ".github/tierbot.yml")
     except ConfigError as exc:
         error(f"tierbot: error: {exc}")
         return EXIT_USAGE
-    with tempfile.TemporaryDirectory(prefix="tierbot-report-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'ledger.sqlite3'}"
-        engine = create_engine(url)
-        snapshot.create_tables(engine)
-        load_comments(forge, repo, engine, own=own)
-        engine.dispose()
-        ledger = SqlLedger(url)
+    with comment_ledger(forge, repo) as ledger:
         data = build_report(ledger, repo=repo, ladder=config.ladder)
-        ledger.close()
     if as_json:
         echo(json.dumps(report_to_json(data), indent=2))
         return 0

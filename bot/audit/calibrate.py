@@ -112,3 +112,59 @@ def apply_to_yaml(text: str | None, recs: Iterable[Recommendation]) -> tuple[str
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue(), changed
+
+
+def waiting(recs: Iterable[Recommendation]) -> str:
+    """What the types without a recommendation still need, e.g. ``tests needs 15 more ended
+    tasks``; empty when every type has one."""
+    parts = [
+        f"{r.task_type} needs {r.needed} more ended task{'s' if r.needed != 1 else ''}"
+        for r in recs
+        if r.tier is None and r.needed
+    ]
+    return "; ".join(parts)
+
+
+def evidence_table(rec: Recommendation) -> list[str]:
+    """A type's start tiers as a Markdown table: tasks, done (Wilson 95 % interval), cost."""
+    lines = [
+        "| start tier | tasks | done | done rate (95 % CI) | cost per done task |",
+        "| --- | ---: | ---: | --- | ---: |",
+    ]
+    for s in rec.records:
+        low, high = s.interval
+        cost = s.cost_per_done_usd
+        shown = "unknown" if cost is None else f"${cost:.4f}"
+        if s.unknown_cost:
+            shown += f" ({s.unknown_cost} of {s.tasks} unpriced)"
+        rate = "–" if s.done_rate is None else f"{s.done_rate:.0%}"
+        lines.append(
+            f"| {s.tier} | {s.tasks} | {s.done} | {rate} ({low:.0%}–{high:.0%}) | {shown} |"
+        )
+    return lines
+
+
+def pr_body(recs: Sequence[Recommendation], changed: Sequence[str], *, source: str) -> str:
+    """The calibration pull request's body: each type's verdict with its evidence."""
+    out = [
+        f"tierbot calibrated where each task type should start, from {source}. A start "
+        "tier's record counts every task that started there: how many ended done (with a 95 % "
+        "Wilson interval) and all the money spent on them per done task, escalations and "
+        "tasks that ended without a result included.",
+        "",
+        "This pull request changes `.github/tierbot.yml` only:",
+        "",
+        *[f"- `{c}`" for c in changed],
+    ]
+    for r in recs:
+        if r.tier is None:
+            heading = f"{r.task_type}: no recommendation yet ({r.reason})"
+        elif r.changes:
+            heading = f"{r.task_type}: start at {r.tier} instead of {r.configured}"
+        else:
+            heading = f"{r.task_type}: keep {r.configured}"
+        out += ["", f"### {heading}"]
+        if r.records:
+            out += ["", *evidence_table(r)]
+    out += ["", "Re-running `tierbot calibrate --apply --github` updates this pull request."]
+    return "\n".join(out) + "\n"

@@ -54,16 +54,21 @@ class Source:
     access: Any  # the operator's allowlist the config was validated against
 
 
-def _source(repo_value: str, all_repos: bool) -> Source:
-    from bot.adapters.git import GitError, LocalRepo
-    from bot.config import ConfigError, load_config, load_repo_config
+def _settings() -> Any:
     from bot.settings import Settings
 
     try:
-        settings = Settings.from_env(os.environ)
+        return Settings.from_env(os.environ)
     except Exception as exc:  # a malformed allowlist setting: the same words as everywhere
         _fail(str(exc))
         raise
+
+
+def _source(repo_value: str, all_repos: bool) -> Source:
+    from bot.adapters.git import GitError, LocalRepo
+    from bot.config import ConfigError, load_config, load_repo_config
+
+    settings = _settings()
     path = Path(repo_value)
     if path.is_dir():
         try:
@@ -199,18 +204,33 @@ def _write_outputs(
 
 
 @click.command()
-@click.option("--repo", "repo_path", default=".", show_default=True, help=REPO_HELP)
+@click.option(
+    "--repo",
+    "repo_path",
+    help=REPO_HELP + " Default: the current directory, or with --github its status comments.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the calibration as JSON.")
 @click.option(
     "--apply",
     is_flag=True,
-    help="Write the recommended start tiers into .github/tierbot.yml (comments are kept).",
+    help="Write the recommended start tiers into .github/tierbot.yml (comments are kept); "
+    "with --github, propose them as a pull request.",
 )
-def calibrate(repo_path: str, as_json: bool, apply: bool) -> None:
+@click.option(
+    "--github",
+    "github_repo",
+    metavar="OWNER/REPO",
+    help="Calibrate the config of this repository on GitHub, on the outcomes in its status "
+    "comments (or in the ledger --repo names).",
+)
+def calibrate(repo_path: str | None, as_json: bool, apply: bool, github_repo: str | None) -> None:
     """Where each task type should start, from this repository's own outcomes."""
+    if github_repo:
+        raise SystemExit(_calibrate_github(github_repo, repo_path, as_json=as_json, apply=apply))
+    repo_path = repo_path or "."
     from bot.adapters.ledger import SqlLedger
     from bot.adapters.ledger_audit import ledger_exists, task_outcomes
-    from bot.audit.calibrate import apply_to_yaml, calibrate, describe, to_json
+    from bot.audit.calibrate import apply_to_yaml, calibrate, describe, to_json, waiting
 
     source = _source(repo_path, all_repos=False)
     if apply and source.root is None:
@@ -243,7 +263,8 @@ def calibrate(repo_path: str, as_json: bool, apply: bool) -> None:
         _fail(f"{REPO_CONFIG_PATH}: {exc}")
         return
     if not changed:
-        _say(f"no start tier changes; {REPO_CONFIG_PATH} left as it is")
+        more = f" ({waiting(recs)})" if waiting(recs) else ""
+        _say(f"no start tier changes; {REPO_CONFIG_PATH} left as it is{more}")
         return
     try:
         load_config(after, file=REPO_CONFIG_PATH, access=source.access)
@@ -252,3 +273,27 @@ def calibrate(repo_path: str, as_json: bool, apply: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(after, encoding="utf-8")
     _say(f"wrote {REPO_CONFIG_PATH}: " + "; ".join(changed))
+
+
+def _calibrate_github(
+    github_repo: str, repo_path: str | None, *, as_json: bool, apply: bool
+) -> int:
+    from bot.audit.propose import Ledger, calibrate_github
+
+    settings = _settings()
+    ledger = None
+    if repo_path is not None:
+        source = _source(repo_path, all_repos=False)
+        assert source.repo is not None
+        ledger = Ledger(source.url, source.repo)
+    return calibrate_github(
+        github_repo,
+        apply=apply,
+        as_json=as_json,
+        ledger=ledger,
+        env=os.environ,
+        access=settings.model_access,
+        pacing=settings.github_pacing,
+        echo=click.echo,
+        say=_say,
+    )

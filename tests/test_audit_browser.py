@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,10 @@ from click.testing import CliRunner
 
 from bot.audit.html import CHARTS
 from bot.cli import cli
+from bot.core.types import Outcome
+from tests.support.audit_ledger import Call, Step
 from tests.support.services import require_service
+from tests.test_audit_features import FEATURES
 from tests.test_audit_report import _fill
 
 pytest.importorskip("plotly")
@@ -118,7 +122,9 @@ def test_html_report_in_chromium(
 
     monkeypatch.delenv("TIERBOT_DB_URL", raising=False)
     repo = make_repo(tmp_path / "repo", {"README.md": "hi\n"})
-    _fill(repo)
+    # A feature issue with priced planning, so every KPI of the page is a number.
+    priced = replace(FEATURES[0], steps=(Step("senior", Outcome.GREEN, (Call(0.01),), 0.05),))
+    _fill(repo, [priced, *FEATURES[1:]])
     runner = CliRunner()
     page = tmp_path / "report.html"
     assert runner.invoke(cli, ["report", "--repo", str(repo), "--html", str(page)]).exit_code == 0
@@ -190,3 +196,20 @@ def test_html_report_in_chromium(
     assert kpis["tasks"] == str(totals["tasks"])
     assert kpis["calls that reached a model server"] == str(totals["calls"])
     assert kpis["saving on done tasks"] == f"${totals['saving_usd']:.4f}"
+    _features_shown_equal_the_json(browser, data)
+
+
+def _features_shown_equal_the_json(browser: DevTools, data: dict[str, Any]) -> None:
+    rows = browser.evaluate(
+        "[...document.querySelectorAll('#features-table tr[data-task]')].map(r => "
+        "Object.fromEntries([...r.querySelectorAll('td')]"
+        ".map(c => [c.dataset.key, c.textContent])))"
+    )
+    assert len(rows) == len(data["features"]) == 2
+    for shown, row in zip(rows, data["features"], strict=True):
+        for key, text in shown.items():
+            value = row[key]
+            if key.endswith("_cost_usd"):
+                assert text == f"${value:.4f}", key
+            else:
+                assert text == str(value), key

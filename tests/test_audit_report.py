@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -196,27 +197,15 @@ def _local_ledger(root: Path) -> SqlLedger:
     return SqlLedger(f"sqlite:///{root.resolve() / '.git' / 'tierbot' / 'ledger.sqlite3'}")
 
 
-def _fill(root: Path) -> None:
+def _fill(root: Path, extra: Sequence[History] = ()) -> None:
+    """HISTORIES (then ``extra``, with its own parent indices) in the repository's ledger."""
     clock = Clock()
+    local = str(root.resolve())
     with SqlLedger(
         f"sqlite:///{root.resolve() / '.git' / 'tierbot' / 'ledger.sqlite3'}", clock=clock
     ) as led:
-        play(
-            led,
-            clock,
-            [
-                History(
-                    h.type,
-                    h.start,
-                    h.steps,
-                    h.status,
-                    repo=str(root.resolve()),
-                    day=h.day,
-                    title=h.title,
-                )
-                for h in HISTORIES
-            ],
-        )
+        for histories in (HISTORIES, extra):
+            play(led, clock, [replace(h, repo=local, slug="") for h in histories])
 
 
 def test_no_ledger_writes_nothing_and_says_so(repo: Path, tmp_path: Path) -> None:

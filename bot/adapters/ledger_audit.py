@@ -3,7 +3,8 @@
 Everything here reads through ``SqlLedger.read()`` and returns the ledger's own plain row
 values, so the audit's arithmetic (``bot/audit/``, ``bot/core/calibration.py``) stays pure.
 The scope is chosen by task: a task created in ``[since, until)`` comes with all of its
-attempts and calls, so spend and the all-senior counterfactual always describe the same work.
+attempts and calls, and a feature with all of its subtasks (whenever each started), so spend,
+the all-senior counterfactual and a feature's split always describe the same work.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.adapters.ledger import (
     AttemptRow,
@@ -60,13 +61,19 @@ def ledger_exists(url: str) -> bool:
 
 
 def _task_scope(repo: str | None, since: datetime | None, until: datetime | None) -> Select[int]:
-    scope = select(TaskRowORM.id)
+    """Tasks created in the window; a subtask goes with its feature, whenever it started."""
+    parent = aliased(TaskRowORM)
+    own: list[ColumnElement[bool]] = [TaskRowORM.parent_id.is_(None)]
+    features = select(parent.id)
+    if since is not None:
+        own.append(TaskRowORM.created_at >= require_aware(since))
+        features = features.where(parent.created_at >= require_aware(since))
+    if until is not None:
+        own.append(TaskRowORM.created_at < require_aware(until))
+        features = features.where(parent.created_at < require_aware(until))
+    scope = select(TaskRowORM.id).where(or_(and_(*own), TaskRowORM.parent_id.in_(features)))
     if repo is not None:
         scope = scope.where(TaskRowORM.repo == repo)
-    if since is not None:
-        scope = scope.where(TaskRowORM.created_at >= require_aware(since))
-    if until is not None:
-        scope = scope.where(TaskRowORM.created_at < require_aware(until))
     return scope
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,9 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from bot.audit.tables import Audit
+    from bot.audit.tables import Audit, SpendCell
+
+NO_FEATURES = "none in this scope (no task with subtasks)"
 
 _INT = re.compile(r"-?\d+")
 
@@ -74,19 +77,23 @@ def render_table(audit: Audit, console: Console) -> None:
     if audit.until:
         scope += f", before {audit.until.isoformat()}"
     console.print(f"[bold]tierbot spend report[/bold] — {scope}; {audit.totals.tasks} tasks")
-    for table in (_spend(audit), _rates(audit), _funnel(audit), _top(audit), _totals(audit)):
+    console.print(_spend(audit.spend, "Spend by task type × tier × outcome"))
+    if audit.subtask_spend:
+        console.print(_spend(audit.subtask_spend, "Subtasks alone: spend by type × tier × outcome"))
+    console.print(_features(audit) if audit.features else f"Feature issues: {NO_FEATURES}.")
+    for table in (_rates(audit), _funnel(audit), _top(audit), _totals(audit)):
         console.print(table)
     console.print(f"Counterfactual assumption: {audit.assumption}.")
 
 
-def _spend(audit: Audit) -> Table:
+def _spend(cells: Sequence[SpendCell], title: str) -> Table:
     from rich.table import Table
 
-    spend = Table(title="Spend by task type × tier × outcome")
+    spend = Table(title=title)
     heads = ("type", "tier", "outcome", "tasks", "calls", "refused", "tokens in", "tokens out")
     for name in (*heads, "cost"):
         spend.add_column(name, justify="left" if name in heads[:3] else "right")
-    for s in audit.spend:
+    for s in cells:
         spend.add_row(
             s.task_type,
             s.tier,
@@ -99,6 +106,29 @@ def _spend(audit: Audit) -> Table:
             str(s.cost),
         )
     return spend
+
+
+def _features(audit: Audit) -> Table:
+    from rich.table import Table
+
+    table = Table(title="Feature issues: planning against doing")
+    for name in ("feature", "outcome", "subtasks", "done at"):
+        table.add_column(name, overflow="fold")
+    for name in ("planning", "doing", "total", "all senior"):
+        # Money is never cut short: the text columns wrap instead.
+        table.add_column(name, justify="right", no_wrap=True, min_width=7)
+    for f in audit.features:
+        table.add_row(
+            f"{f.ref}\n{f.title}",
+            f.status,
+            f"{f.subtasks_done} of {f.subtasks} done",
+            ", ".join(f"{n} {tier}" for tier, n in f.done_at if n) or "-",
+            str(f.planning),
+            str(f.doing),
+            str(f.total),
+            str(f.senior),
+        )
+    return table
 
 
 def _rates(audit: Audit) -> Table:

@@ -12,6 +12,8 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from bot.audit.html_tables import features_table, subtask_spend_table, top_table
+
 if TYPE_CHECKING:
     from bot.audit.tables import Audit
 
@@ -51,7 +53,9 @@ def render_html(audit: Audit) -> str:
         plotly=get_plotlyjs(),
         summary=_summary(audit),
         charts=charts,
-        top=_top_table(audit),
+        top=top_table(audit),
+        features=features_table(audit),
+        subtasks=_subtasks(audit),
         assumption=html.escape(audit.assumption),
         data=embedded,
     )
@@ -64,6 +68,14 @@ def _scope(audit: Audit) -> str:
     if audit.until:
         scope += f", before {audit.until.date().isoformat()}"
     return f"tierbot audit — {scope}"
+
+
+def _subtasks(audit: Audit) -> str:
+    if not audit.subtask_spend:
+        return ""
+    return "<h2>Subtasks alone: spend by type × tier × outcome</h2>" + subtask_spend_table(
+        audit.subtask_spend
+    )
 
 
 def _money(cost: Any) -> str:
@@ -88,22 +100,6 @@ def _summary(audit: Audit) -> str:
         for k, v in cells
     )
     return f'<div id="summary">{items}</div>'
-
-
-def _top_table(audit: Audit) -> str:
-    rows = []
-    for c in audit.top_tasks:
-        title = html.escape(c.title)
-        if c.link:
-            title = f'<a href="{html.escape(c.link)}">{title}</a>'
-        rows.append(
-            f"<tr><td>{c.task_id}</td><td>{html.escape(c.task_type)}</td><td>{title}</td>"
-            f"<td>{html.escape(c.status)}</td><td>{html.escape(c.start_tier)} → "
-            f"{html.escape(c.top_tier)}</td><td>{_money(c.cost)}</td></tr>"
-        )
-    head = "".join(f"<th>{h}</th>" for h in ("task", "type", "title", "status", "tiers", "cost"))
-    head = f"<tr>{head}</tr>"
-    return f'<table id="top-table">{head}{"".join(rows)}</table>'
 
 
 _LAYOUT = {"margin": {"t": 50, "l": 60, "r": 20, "b": 60}, "height": 380}
@@ -242,7 +238,10 @@ td, th {{ border-bottom: 1px solid #eee; padding: .3em .5em; text-align: left; }
 </head><body>
 <h1>{title}</h1>
 {summary}
+<h2>Feature issues: planning against doing</h2>
+{features}
 {charts}
+{subtasks}
 <h2>Most expensive tasks</h2>
 {top}
 <p><small>Counterfactual assumption: {assumption}. Unknown costs are shown as unknown; charts

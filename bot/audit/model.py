@@ -1,5 +1,6 @@
-"""The audit's numbers: spend by type × tier × outcome, green rates, the escalation funnel,
-spend over time against the all-senior counterfactual, and the dearest tasks.
+"""The audit's numbers: spend by type × tier × outcome (of all tasks, and of subtasks alone),
+green rates, the escalation funnel, spend over time against the all-senior counterfactual, the
+dearest tasks, and each feature issue's planning against doing (``bot/audit/features.py``).
 
 Pure: ``summarize`` takes the rows ``bot/adapters/ledger_audit.py: audit_rows`` read and fills
 the tables of ``bot/audit/tables.py``. Rules that keep the numbers honest:
@@ -14,12 +15,21 @@ the tables of ``bot/audit/tables.py``. Rules that keep the numbers honest:
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from bot.audit.counting import (
+    REFUSED,
+    call_kind,
+    calls_cost,
+    senior_cost,
+    sum_costs,
+    task_link,
+    tier_order,
+)
+from bot.audit.features import feature_rows
 from bot.audit.tables import (
     Audit,
     Day,
@@ -38,36 +48,7 @@ if TYPE_CHECKING:
     from bot.adapters.ledger import AttemptRow, StoredCall, TaskRow
     from bot.adapters.ledger_audit import AuditRows
 
-TEMPLATE_MODEL = "template"  # the engine records template-tier runs as free calls of this model
-REFUSED = "refused"
 TOP_TASKS = 10
-_NO_SERVER = re.compile(r"connect|name resolution|refused|unreachable", re.IGNORECASE)
-_FULL_NAME = re.compile(r"^[\w.-]+/[\w.-]+$")
-
-
-def call_kind(call: StoredCall) -> str:
-    """``call`` (reached a server), ``refused`` (by the budget), ``template`` (no request) or
-    ``unreached`` (the connection failed before any server answered)."""
-    record = call.record
-    if record.outcome == REFUSED:
-        return "refused"
-    if record.model == TEMPLATE_MODEL and record.cost_usd == 0.0:
-        return "template"
-    if record.outcome == "unavailable" and _NO_SERVER.search(record.error or ""):
-        return "unreached"
-    return "call"
-
-
-def _order(ladder: Sequence[str], tier: str) -> tuple[int, str]:
-    return (ladder.index(tier), "") if tier in ladder else (len(ladder), tier)
-
-
-def task_link(task: TaskRow) -> str | None:
-    """The GitHub issue a task came from; local tasks have only their branch."""
-    number = re.fullmatch(r"issue-(\d+)", task.slug)
-    if _FULL_NAME.match(task.repo) and number:
-        return f"https://github.com/{task.repo}/issues/{number.group(1)}"
-    return None
 
 
 def summarize(
@@ -89,8 +70,8 @@ def summarize(
         calls_of[c.task_id].append(c)
     done = {t.id for t in rows.tasks if t.status == Status.DONE.value}
 
-    task_cost = {tid: _calls_cost(calls_of[tid]) for tid in tasks}
-    senior = {tid: _senior(attempts_of[tid]) for tid in tasks}
+    task_cost = {tid: calls_cost(calls_of[tid]) for tid in tasks}
+    senior = {tid: senior_cost(attempts_of[tid]) for tid in tasks}
     kinds = Counter(call_kind(c) for c in rows.calls)
     zero = Cost()
     totals = Totals(
@@ -99,10 +80,10 @@ def summarize(
         unreached=kinds["unreached"],
         refused=kinds["refused"],
         template_runs=kinds["template"],
-        spend=_sum(task_cost.values()),
+        spend=sum_costs(task_cost.values()),
         done_tasks=len(done),
-        done_spend=_sum(task_cost[t] for t in done) if done else zero,
-        senior_done=_sum(senior[t] for t in done) if done else zero,
+        done_spend=sum_costs(task_cost[t] for t in done) if done else zero,
+        senior_done=sum_costs(senior[t] for t in done) if done else zero,
     )
     return Audit(
         repo=repo,
@@ -118,23 +99,11 @@ def summarize(
         funnel=_funnel(rows.tasks, attempts_of, ladder),
         days=_days(rows, tasks, done),
         top_tasks=_top(rows.tasks, attempts_of, task_cost, ladder, top),
+        subtask_spend=_spend(
+            [c for c in rows.calls if tasks[c.task_id].parent_id is not None], tasks, ladder
+        ),
+        features=feature_rows(rows.tasks, attempts_of, calls_of, ladder),
     )
-
-
-def _sum(costs: Iterable[Cost]) -> Cost:
-    total = Cost()
-    for c in costs:
-        total = add_cost(total, c)
-    return total
-
-
-def _calls_cost(calls: Iterable[StoredCall]) -> Cost:
-    return _sum(one_cost(c.record.cost_usd) for c in calls if c.record.outcome != REFUSED)
-
-
-def _senior(attempts: Iterable[AttemptRow]) -> Cost:
-    # A running attempt has no senior price yet: that counterfactual is not complete.
-    return _sum(one_cost(a.senior_cost_usd) for a in attempts)
 
 
 def _spend(
@@ -161,10 +130,10 @@ def _spend(
                     c.record.prompt_tokens or 0 for c in items if call_kind(c) == "call"
                 ),
                 completion_tokens=sum(c.record.completion_tokens or 0 for c in items),
-                cost=_calls_cost(items),
+                cost=calls_cost(items),
             )
         )
-    return tuple(sorted(cells, key=lambda c: (c.task_type, _order(ladder, c.tier), c.outcome)))
+    return tuple(sorted(cells, key=lambda c: (c.task_type, tier_order(ladder, c.tier), c.outcome)))
 
 
 def _green(attempts: Iterable[AttemptRow], ladder: tuple[str, ...]) -> tuple[GreenCell, ...]:
@@ -181,14 +150,14 @@ def _green(attempts: Iterable[AttemptRow], ladder: tuple[str, ...]) -> tuple[Gre
             running=c["running"],
         )
         for (task_type, tier), c in sorted(
-            counts.items(), key=lambda kv: (kv[0][0], _order(ladder, kv[0][1]))
+            counts.items(), key=lambda kv: (kv[0][0], tier_order(ladder, kv[0][1]))
         )
     )
 
 
 def _top_tier(attempts: Sequence[AttemptRow], ladder: tuple[str, ...]) -> str | None:
     tiers = [a.tier for a in attempts]
-    return max(tiers, key=lambda t: _order(ladder, t)) if tiers else None
+    return max(tiers, key=lambda t: tier_order(ladder, t)) if tiers else None
 
 
 def _funnel(
@@ -205,7 +174,7 @@ def _funnel(
             reached[tier] += 1
         ended[top][t.status] += 1
     stages = []
-    for tier in sorted(reached, key=lambda t: _order(ladder, t)):
+    for tier in sorted(reached, key=lambda t: tier_order(ladder, t)):
         here = ended[tier]
         done = here[Status.DONE.value]
         still = here[Status.RUNNING.value]

@@ -135,6 +135,44 @@ class TaskCost:
 
 
 @dataclass(frozen=True)
+class FeatureRow:
+    """One feature issue (a task with subtasks): planning against doing, and its subtasks."""
+
+    task_id: int
+    repo: str
+    ref: str  # owner/name#N for a GitHub issue, else the branch, else the task's slug
+    title: str
+    status: str
+    link: str | None
+    subtasks: int  # subtasks that started: ledger tasks with this task as their parent
+    subtasks_done: int
+    done_at: tuple[tuple[str, int], ...]  # per tier: subtasks done by an attempt there
+    planning_calls: int  # the planner's calls (its retry included) that reached a server
+    doing_calls: int  # the subtasks' calls that reached a server
+    template_runs: int  # the subtasks' free template-tier runs
+    planning: Cost
+    doing: Cost
+    senior: Cost  # planning and doing all on senior
+
+    @property
+    def total(self) -> Cost:
+        return add_cost(self.planning, self.doing)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("done_at", "planning", "doing", "senior"):
+            del data[key]
+        return {
+            **data,
+            **{f"done_at_{tier}": n for tier, n in self.done_at},
+            **{f"planning_{k}": v for k, v in cost_fields(self.planning).items()},
+            **{f"doing_{k}": v for k, v in cost_fields(self.doing).items()},
+            **{f"total_{k}": v for k, v in cost_fields(self.total).items()},
+            **{f"senior_{k}": v for k, v in cost_fields(self.senior).items()},
+        }
+
+
+@dataclass(frozen=True)
 class Totals:
     tasks: int
     calls: int
@@ -180,6 +218,8 @@ class Audit:
     funnel: tuple[FunnelStage, ...]
     days: tuple[Day, ...]
     top_tasks: tuple[TaskCost, ...]
+    subtask_spend: tuple[SpendCell, ...] = ()  # the spend table of subtasks alone
+    features: tuple[FeatureRow, ...] = ()
     assumption: str = field(default=ASSUMPTION)
 
     @property
@@ -192,6 +232,8 @@ class Audit:
             "totals": [self.totals.to_json()],
             "statuses": [{"status": s, "tasks": n} for s, n in self.statuses],
             "spend": [c.to_json() for c in self.spend],
+            "subtask_spend": [c.to_json() for c in self.subtask_spend],
+            "features": [f.to_json() for f in self.features],
             "green_rates": [c.to_json() for c in self.green],
             "funnel": [s.to_json() for s in self.funnel],
             "daily": [d.to_json() for d in self.days],

@@ -49,6 +49,7 @@ class History:
     day: int = 0  # days after T0
     title: str = ""
     slug: str = ""
+    parent: int | None = None  # a subtask: the index of its feature among the histories played
 
 
 def play(ledger: SqlLedger, clock: Clock, histories: Sequence[History]) -> list[int]:
@@ -60,6 +61,7 @@ def play(ledger: SqlLedger, clock: Clock, histories: Sequence[History]) -> list[
             text="",
             title=h.title or f"{h.type} task",
             slug=h.slug or h.type,
+            parent_id=None if h.parent is None else ids[h.parent],
         )
         task_id = ledger.start_task(repo=h.repo, task=task, start_tier=h.start, ceiling="senior")
         total: float | None = 0.0

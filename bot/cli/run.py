@@ -40,6 +40,11 @@ from bot.cli.common import (
     "--plan-only", is_flag=True, help="feature: one planner call; print the plan, change nothing."
 )
 @click.option("--no-plan", is_flag=True, help="feature: one ladder for the issue, no planner.")
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="feature: start over instead of going on with a stopped run of the same issue.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result.")
 def run(
     text: str | None,
@@ -50,6 +55,7 @@ def run(
     dry_run: bool,
     plan_only: bool,
     no_plan: bool,
+    fresh: bool,
     as_json: bool,
 ) -> None:
     """Take a task up the tier ladder on a new tierbot/<slug> branch of a local repository."""
@@ -64,6 +70,7 @@ def run(
     try:
         repo = LocalRepo.open(repo_path)
         repo.head_sha()
+        repo.resolve(base)
         config = load_repo_config(repo.root, access=settings.model_access)
         here = orchestrated.Local(repo, config, settings, redactor)
         task = _make_task(here, config, task_text, task_type, dry_run=dry_run)
@@ -73,7 +80,13 @@ def run(
     if task.type == orchestrated.FEATURE and not no_plan:
         raise SystemExit(
             orchestrated.run_feature(
-                here, task, plan_only=plan_only, dry_run=dry_run, as_json=as_json
+                here,
+                task,
+                plan_only=plan_only,
+                dry_run=dry_run,
+                as_json=as_json,
+                base=base,
+                fresh=fresh,
             )
         )
     if plan_only:
@@ -81,7 +94,7 @@ def run(
     if dry_run:
         _dry_run(repo, config, settings, task, as_json)
         return
-    result = _run(repo, config, settings, task, redactor)
+    result = _run(repo, config, settings, task, redactor, base)
     if as_json:
         click.echo(redactor.tokens(json.dumps(result.to_json(), indent=2)))
     else:
@@ -153,7 +166,7 @@ def _engine(repo: Any, config: Any, settings: Any, *, echo: Any, redactor: Any) 
     )
 
 
-def _run(repo: Any, config: Any, settings: Any, task: Any, redactor: Any) -> Any:
+def _run(repo: Any, config: Any, settings: Any, task: Any, redactor: Any, base: str) -> Any:
     from bot.executor import Executor
 
     def echo(line: str) -> None:
@@ -162,7 +175,7 @@ def _run(repo: Any, config: Any, settings: Any, task: Any, redactor: Any) -> Any
     engine = _engine(repo, config, settings, echo=echo, redactor=redactor)
     branch = repo.unique_branch(task.slug)
     echo(f"{task.type} task on branch {branch} (worktree; your checkout is not touched)")
-    workspace = repo.add_worktree(branch)
+    workspace = repo.add_worktree(branch, base=base)
     try:
         executor = Executor(
             forge=engine.forge, workspace=workspace, dry_run=False, redactor=redactor

@@ -177,6 +177,16 @@ class Orchestrator:
         """Each subtask in dependency order, then the check of the whole, until it ends."""
         feature = FeatureRun(task_id, replace(task, budget_key=scope.key), run, notes=notes)
         checkpoint(feature)
+        return self.resume(feature, workspace, checkpoint)
+
+    def resume(
+        self,
+        feature: FeatureRun,
+        workspace: Workspace,
+        checkpoint: Callable[[FeatureRun], None] = lambda _f: None,
+    ) -> FeatureResult:
+        """Go on with a plan run from its state: the subtasks not committed yet, then the
+        check of the whole, until it ends (or until the check runs elsewhere)."""
         result = self.advance(feature, workspace, checkpoint)
         while result.status is Status.RUNNING and result.feature is not None:
             check = self.forge.run_check(workspace, self.config.check)

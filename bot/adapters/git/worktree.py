@@ -98,6 +98,13 @@ class LocalRepo:
         except ValueError:
             raise GitError("the repository has no commits yet; commit something first") from None
 
+    def resolve(self, rev: str) -> str:
+        """The commit ``rev`` names (a branch, tag or sha), or a GitError saying there is none."""
+        try:
+            return str(self._repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}"))
+        except git.GitCommandError:
+            raise GitError(f"no commit named {rev!r} in {self.root}") from None
+
     def branch_exists(self, name: str) -> bool:
         return any(h.name == name for h in self._repo.heads)
 
@@ -123,19 +130,40 @@ class LocalRepo:
             return False
         return True
 
-    def add_worktree(self, branch: str, *, base: str = "HEAD") -> GitWorkspace:
-        base_sha = self._repo.git.rev_parse("--verify", f"{base}^{{commit}}")
-        directory = self.git_dir / "tierbot" / "worktrees" / branch.replace("/", "-")
-        if directory.exists():
-            shutil.rmtree(directory)
-            self._repo.git.worktree("prune")
+    def only_bot_commits(self, branch: str, base: str) -> bool:
+        """Whether ``branch`` is ``base`` plus commits of tierbot's alone (none by a person)."""
+        try:
+            self._repo.git.merge_base("--is-ancestor", base, branch)
+            authors = self._repo.git.log(f"{base}..{branch}", "--format=%ae").split()
+        except git.GitCommandError:
+            return False
+        return all(author == BOT_EMAIL for author in authors)
+
+    def add_worktree(
+        self, branch: str, *, base: str = "HEAD", existing: bool = False
+    ) -> GitWorkspace:
+        """A worktree on a new ``branch`` from ``base``, or on the ``existing`` branch."""
+        start = None if existing else self.resolve(base)
+        directory = self.drop_worktree(branch)
         directory.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._repo.git.worktree("add", "--quiet", "-b", branch, str(directory), base_sha)
+            if start is None:
+                self._repo.git.worktree("add", "--quiet", str(directory), branch)
+            else:
+                self._repo.git.worktree("add", "--quiet", "-b", branch, str(directory), start)
         except git.GitCommandError as exc:
             detail = exc.stderr.strip()
             raise GitError(f"could not create worktree for {branch}: {detail}") from None
         return GitWorkspace(git.Repo(directory), branch)
+
+    def drop_worktree(self, branch: str) -> Path:
+        """Remove the worktree tierbot keeps for ``branch`` (one a killed run left behind), so
+        the branch can be checked out or replaced; the directory it used."""
+        directory = self.git_dir / "tierbot" / "worktrees" / branch.replace("/", "-")
+        if directory.exists():
+            shutil.rmtree(directory)
+        self._repo.git.worktree("prune")
+        return directory
 
     def remove_worktree(self, workspace: GitWorkspace) -> None:
         try:

@@ -59,6 +59,12 @@ class RunResult:
         data["detail"] = self.detail()
         return data
 
+    @property
+    def stopped_on_red_check(self) -> bool:
+        """A person is needed because the last attempt's check failed: the ceiling on red."""
+        red = bool(self.attempts) and self.attempts[-1].outcome == "check-failed"
+        return red and self.status is Status.NEEDS_HUMAN
+
     def detail(self) -> str:
         return endings.status_detail(str(self.status), self.reason, self.attempts)
 

@@ -15,6 +15,7 @@ from bot.config import RepoConfig
 from bot.core.plan_table import render_plan_table
 from bot.core.state import MARKER_PREFIX, STATUS_ICON, encode_marker
 from bot.core.types import CheckResult, Status, Task
+from bot.orchestrator.diagnose import diagnose_ceiling
 from bot.orchestrator.service import Orchestrator
 from bot.orchestrator.state import FeatureResult, FeatureRun, is_feature_state
 from bot.orchestrator.triage import Decision
@@ -63,6 +64,7 @@ def run_feature_issue(
         feature = FeatureRun.from_json(item.state)
         if check is not None:
             result = orchestrator.after_check(feature, check, workspace)
+            result = diagnose_ceiling(ctx, repo_ref, config, item, result, check)
         else:
             result = orchestrator.advance(feature, workspace, checkpoint)
     if result.fallback is not None:  # no usable plan: the single ladder, as without a plan

@@ -351,7 +351,9 @@ class Orchestrator:
                 )
             elif result.status is not Status.DONE:
                 reason = f"subtask {subtask_id} reached its ceiling: {result.reason}"
-                return self._stop_all(feature, check, reason, branch, verdict)
+                stopped = self._stop_all(feature, check, reason, branch, verdict)
+                red = result.stopped_on_red_check
+                return replace(stopped, ceiling=subtask_id if red else None)
         return self._waiting_or_end(feature, branch, verdict)
 
     def _stop_all(

@@ -26,6 +26,9 @@ class FeatureRun:
     engines: dict[str, TaskRun] = field(default_factory=dict)
     paths: dict[str, list[str]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # The head whose check stopped a subtask at its ceiling and was diagnosed: a job run again
+    # on the same check (a worker stopped before the stop was published) asks no second time.
+    diagnosed: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,6 +39,7 @@ class FeatureRun:
             "engines": {k: v.to_json() for k, v in self.engines.items()},
             "paths": self.paths,
             "notes": list(self.notes),
+            "diagnosed": self.diagnosed,
         }
 
     @classmethod
@@ -47,6 +51,7 @@ class FeatureRun:
             engines={k: TaskRun.from_json(v) for k, v in data["engines"].items()},
             paths={k: list(v) for k, v in data["paths"].items()},
             notes=tuple(data["notes"]),
+            diagnosed=data.get("diagnosed"),
         )
 
 
@@ -68,6 +73,7 @@ class FeatureResult:
     notes: tuple[str, ...] = ()
     check: str = ""  # the last check's verdict, one line
     feature: FeatureRun | None = field(default=None, compare=False, repr=False)
+    ceiling: str | None = None  # the charged subtask at whose ceiling a red check stopped it
 
     @property
     def cost_usd(self) -> float | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from bot.actions import PostReview, ReviewLine, UpsertComment
 from bot.config import RepoConfig, TierSpec
@@ -29,7 +30,7 @@ from bot.core.diagnosis import (
 )
 from bot.core.diff import DiffError, parse_diff
 from bot.core.logs import scrub
-from bot.core.types import Outcome, Status
+from bot.core.types import Outcome, Status, Task
 from bot.events import RepoRef
 from bot.ports.github import GitHubError, GitHubPort, JobInfo, PullInfo, WorkflowRunInfo
 from bot.ports.tasks import IssueTask
@@ -71,52 +72,78 @@ def _start_diagnosis(
         return
     text = f"Diagnose the red CI of {repo}#{number} at {pull.head_sha}"
     job = pull_task(TASK_TYPE, number, text=text, title=scrub(pull.title))
-    task = PaidTask.start(ctx, config, repo, job, tier.name)
+    subject = Subject(number, pull.title, changed_paths(gh, repo, number), pull)
     ctx.echo(f"diagnosing {len(jobs)} failing job(s) of {repo}#{number} with the {tier.name} tier")
+    diagnose_logs(ctx, repo_ref, config, job, subject, logs)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a diagnosis is of: the PR (or issue) its comment goes on, the title and the files
+    its prompt names, and the PR at the diagnosed commit, where its fix may be suggested."""
+
+    number: int
+    title: str
+    files: Sequence[str]
+    pull: PullInfo | None = None
+    # Why a fix may not be committed here whatever ``debug.fix_commit`` says; "": it may.
+    no_commit: str = ""
+
+
+def diagnose_logs(
+    ctx: Context,
+    repo_ref: RepoRef,
+    config: RepoConfig,
+    job: Task,
+    subject: Subject,
+    logs: list[tuple[str, str]],
+) -> str:
+    """Diagnose ``logs`` (already scrubbed) as the ledger task ``job`` and post it on
+    ``subject``; "" once posted, else why no diagnosis was (the comment says so too)."""
+    tier = config.tier(comment_tier(config, TASK_TYPE))
+    task = PaidTask.start(ctx, config, repo_ref.full_name, job, tier.name)
     with task:
-        _diagnose(ctx, gh, task, repo_ref, number, config, tier, pull, logs)
+        return _diagnose(ctx, task, repo_ref, config, tier, subject, logs)
 
 
 def _diagnose(
     ctx: Context,
-    gh: GitHubPort,
     task: PaidTask,
     repo_ref: RepoRef,
-    number: int,
     config: RepoConfig,
     tier: TierSpec,
-    pull: PullInfo,
+    subject: Subject,
     logs: list[tuple[str, str]],
-) -> None:
+) -> str:
     """Fit the logs into a prompt, ask the tier, post the diagnosis and, if allowed, the fix."""
-    repo = repo_ref.full_name
+    repo, number, gh = repo_ref.full_name, subject.number, ctx.github
     try:
         prompt = debug_prompt(
             logs,
             tier.context_tokens - tier.max_tokens,
-            title=pull.title,
-            changed_files=changed_paths(gh, repo, number),
+            title=subject.title,
+            changed_files=subject.files,
             prompts=file_prompts(),
         )
     except ValueError as exc:
-        fail(ctx, task, repo, number, "the logs could not be fitted into a prompt", str(exc))
-        return
+        return fail(ctx, task, repo, number, "the logs could not be fitted into a prompt", str(exc))
     attempt = task.attempt(tier)
     result = task.call(attempt, tier, prompt.messages)
     if isinstance(result, CallFailed):
         task.finish_attempt(attempt, result.outcome, "")
         headline, status = no_answer(tier, refused=result.refused)
-        fail(ctx, task, repo, number, headline, result.reason, status=status)
-        return
+        return fail(ctx, task, repo, number, headline, result.reason, status=status)
     try:
         diagnosis = parse_diagnosis(result.text)
     except DiagnosisOutputError as exc:
         task.finish_attempt(attempt, Outcome.INVALID_EDIT, comment_detail(without_quote(exc)))
-        fail(ctx, task, repo, number, f"the {tier.name} tier failed", without_quote(exc))
-        return
-    committed, note = None, ""
-    if diagnosis.fix is not None and config.debug.fix_commit:
-        committed, note = push_fix(ctx, gh, repo_ref, pull, config, diagnosis, tier)
+        return fail(ctx, task, repo, number, f"the {tier.name} tier failed", without_quote(exc))
+    pull, committed, note = subject.pull, None, ""
+    if pull is not None and diagnosis.fix is not None and config.debug.fix_commit:
+        if subject.no_commit:
+            note = f"The fix was not committed: {subject.no_commit}."
+        else:
+            committed, note = push_fix(ctx, gh, repo_ref, pull, config, diagnosis, tier)
     task.finish_attempt(
         attempt, Outcome.GREEN, comment_detail(diagnosis.likely_cause), commit_sha=committed
     )
@@ -127,10 +154,11 @@ def _diagnose(
         omitted=prompt.omitted,
     )
     ctx.executor.apply(UpsertComment(repo, number, DIAGNOSIS_MARKER, body))
-    if committed is None:
+    if committed is None and pull is not None:
         post_suggestion(ctx, gh, repo, number, pull.head_sha, diagnosis)
     task.finish(Status.DONE, comment_detail(diagnosis.likely_cause))
     log.info("diagnosed %s#%s with the %s tier", repo, number, tier.name)
+    return ""
 
 
 def failing_jobs(gh: GitHubPort, repo: str, sha: str) -> tuple[list[JobInfo], str]:
@@ -217,8 +245,9 @@ def fail(
     detail: str,
     *,
     status: Status = Status.NEEDS_HUMAN,
-) -> None:
-    """Say on the PR that no diagnosis was posted, and why; nothing of a bad answer is shown."""
+) -> str:
+    """Say on the PR that no diagnosis was posted, and why (returned); nothing of a bad answer
+    is shown."""
     quoted = f"> {comment_detail(detail)}\n\n" if detail.strip() else ""
     say(
         ctx,
@@ -230,6 +259,7 @@ def fail(
     task.finish(status, f"{headline}: {comment_detail(detail)}")
     ctx.echo(f"diagnosis of {repo}#{number} failed: {headline}")
     log.warning("diagnosis of %s#%s failed: %s", repo, number, headline)
+    return headline
 
 
 def diagnose_red_ceiling(

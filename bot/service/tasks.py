@@ -267,6 +267,5 @@ def conclude(
         # from its last step and publishes the same ending again.
         item.status, item.state = result.status, None
         ctx.store.save(item)
-    red_ci = bool(result.attempts) and result.attempts[-1].outcome == "check-failed"
-    if result.status is Status.NEEDS_HUMAN and red_ci and diagnose_with is not None:
+    if result.stopped_on_red_check and diagnose_with is not None:
         diagnose_red_ceiling(ctx, repo_ref, item, diagnose_with)

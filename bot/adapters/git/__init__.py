@@ -5,6 +5,7 @@ services run (``commands.py``)."""
 from bot.adapters.git.commands import CliGit
 from bot.adapters.git.identity import BOT_EMAIL, BOT_NAME
 from bot.adapters.git.pushing import PushingWorkspace
+from bot.adapters.git.sources import read_source
 from bot.adapters.git.worktree import (
     CheckoutView,
     CommitRefused,
@@ -15,7 +16,6 @@ from bot.adapters.git.worktree import (
     NothingToCommit,
     PushFailed,
     UnsafeEdit,
-    read_source,
 )
 
 __all__ = [

@@ -15,9 +15,9 @@ from pathlib import Path
 import git
 
 from bot.adapters.git.identity import BOT_EMAIL, commit_env, refused_message
+from bot.adapters.git.sources import read_source
 from bot.adapters.pathguard import PathGuard, UnsafePath
 from bot.core.paths import path_problem
-from bot.core.suite.source import SourceEncodingError, decode_source
 from bot.core.types import EditSet, FileEdit
 from bot.ports import PathRefused, WorkspaceError
 
@@ -51,17 +51,6 @@ def _git_failure(what: str, exc: git.GitCommandError) -> GitError:
     """A failed git command as a workspace error, so the engine records it instead of crashing."""
     output = f"{exc.stdout or ''}\n{exc.stderr or ''}".strip()
     return GitError(f"{what} failed: {output.splitlines()[-1] if output else exc}", output)
-
-
-def read_source(guard: PathGuard, path: str) -> str | None:
-    """A file's text, line endings unchanged; a Python source as Python reads it (UTF-8, or the
-    encoding its PEP 263 line declares). None when it cannot be read so."""
-    if not path.endswith(".py"):
-        return guard.read_text(path)
-    try:
-        return decode_source(guard.read_bytes(path))
-    except (UnsafePath, OSError, SourceEncodingError):
-        return None
 
 
 class LocalRepo:
@@ -120,20 +109,21 @@ class LocalRepo:
         return name
 
     def _replace(self, branch: str) -> bool:
+        if not self.only_bot_commits(branch, "HEAD", since_only=True):
+            return False
         try:
-            authors = self._repo.git.log(f"HEAD..{branch}", "--format=%ae").split()
-            if any(author != BOT_EMAIL for author in authors):
-                return False
             self._repo.git.worktree("prune")
             self._repo.git.branch("-D", branch)  # refused while a worktree has it checked out
         except git.GitCommandError:
             return False
         return True
 
-    def only_bot_commits(self, branch: str, base: str) -> bool:
-        """Whether ``branch`` is ``base`` plus commits of tierbot's alone (none by a person)."""
+    def only_bot_commits(self, branch: str, base: str, *, since_only: bool = False) -> bool:
+        """Whether every commit of ``branch`` since ``base`` is tierbot's, and (unless
+        ``since_only``) ``base`` is where ``branch`` started."""
         try:
-            self._repo.git.merge_base("--is-ancestor", base, branch)
+            if not since_only:
+                self._repo.git.merge_base("--is-ancestor", base, branch)
             authors = self._repo.git.log(f"{base}..{branch}", "--format=%ae").split()
         except git.GitCommandError:
             return False
@@ -157,8 +147,7 @@ class LocalRepo:
         return GitWorkspace(git.Repo(directory), branch)
 
     def drop_worktree(self, branch: str) -> Path:
-        """Remove the worktree tierbot keeps for ``branch`` (one a killed run left behind), so
-        the branch can be checked out or replaced; the directory it used."""
+        """Remove tierbot's worktree of ``branch`` (a killed run's, say); the directory it used."""
         directory = self.git_dir / "tierbot" / "worktrees" / branch.replace("/", "-")
         if directory.exists():
             shutil.rmtree(directory)

@@ -154,6 +154,7 @@ class PlanSpec:
     max_subtasks: int = 8  # a plan with more subtasks is rejected
     triage_tier: str | None = None  # tierbot:auto's one call; None: the ladder's first model tier
     auto_label: str | None = "tierbot:auto"  # the label that triages an issue; None: no such label
+    parallel: int = 4  # model calls of one wave's independent subtasks in flight at once
 
 
 @dataclass(frozen=True)

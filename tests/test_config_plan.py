@@ -9,7 +9,7 @@ from bot.config import TOP_KEYS, ConfigError, PlanSpec, RepoConfig, load_config
 
 def test_packaged_defaults_match_the_dataclass_defaults():
     assert load_config(None).plan == PlanSpec()
-    assert PlanSpec() == PlanSpec(tier="senior", max_subtasks=8, triage_tier=None)
+    assert PlanSpec() == PlanSpec(tier="senior", max_subtasks=8, triage_tier=None, parallel=4)
     assert "plan" in TOP_KEYS
     assert RepoConfig.__dataclass_fields__["plan"].default == PlanSpec()
 
@@ -19,6 +19,8 @@ GOOD = [
     ("planner tier", "plan: {tier: junior}", PlanSpec(tier="junior")),
     ("max subtasks", "plan: {max_subtasks: 3}", PlanSpec(max_subtasks=3)),
     ("triage tier", "plan: {triage_tier: junior}", PlanSpec(triage_tier="junior")),
+    ("one call at a time", "plan: {parallel: 1}", PlanSpec(parallel=1)),
+    ("more calls at once", "plan: {parallel: 8}", PlanSpec(parallel=8)),
 ]
 
 
@@ -31,7 +33,7 @@ BAD = [
     (
         "unknown key",
         "plan: {max: 3}",
-        "plan.max: unknown key (allowed: tier, max_subtasks, triage_tier, auto_label)",
+        "plan.max: unknown key (allowed: tier, max_subtasks, triage_tier, auto_label, parallel)",
     ),
     ("not a mapping", "plan: [senior]", "plan: expected a mapping, got list"),
     (
@@ -46,6 +48,15 @@ BAD = [
         "plan.max_subtasks: expected an integer >= 1, got 0",
     ),
     ("not an integer", "plan: {max_subtasks: many}", "plan.max_subtasks: expected an integer"),
+    ("no call at a time", "plan: {parallel: 0}", "plan.parallel: expected an integer >= 1, got 0"),
+    (
+        "negative parallel",
+        "plan: {parallel: -2}",
+        "plan.parallel: expected an integer >= 1, got -2",
+    ),
+    ("parallel as a word", "plan: {parallel: many}", "plan.parallel: expected an integer"),
+    ("parallel as a boolean", "plan: {parallel: true}", "plan.parallel: expected an integer"),
+    ("parallel as a float", "plan: {parallel: 2.5}", "plan.parallel: expected an integer"),
     (
         "triage on the template tier",
         "plan: {triage_tier: template}",

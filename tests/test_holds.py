@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,7 +23,7 @@ from bot.core.types import Status
 from bot.engine import Engine, make_task
 from bot.executor import Executor
 from tests.support import budget_load
-from tests.support.databases import T0, Clock
+from tests.support.databases import T0, Clock, database_url
 from tests.support.fakes import FakeForge, FakeWorkspace, failed
 from tests.support.model_server import ScriptedModelServer, reply
 from tests.support.tokenizers import counters
@@ -125,6 +127,64 @@ def billed(server: ScriptedModelServer, count: object, replies: dict[str, str]) 
 
 EDIT = "### calc.py\n```python\ndef add(a, b):\n    return a + b  # 🙈 ;;; !!!\n```\n"
 DAY_CAP = 0.05
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "sqlite-in-memory"])
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Both databases, and SQLite in memory (one connection that threads take turns on)."""
+    if request.param == "sqlite-in-memory":
+        yield "sqlite://"
+    else:
+        yield from database_url(request.param, tmp_path)
+
+
+def test_one_ledger_shared_by_threads_admits_one_by_one_and_keeps_every_row(
+    shared_url: str,
+) -> None:
+    """A plan's wave calls its models from several threads through one ledger: reservations
+    still pass the cap one at a time, and every task, attempt and call row is kept."""
+    from bot.core.types import Task
+    from bot.ports import CallRecord
+
+    threads, start = 8, threading.Barrier(8)
+    admitted: list[int | None] = []
+    errors: list[BaseException] = []
+    caps = BudgetSpec(per_task_usd=0.35, per_day_usd=5.0, per_month_usd=10.0)
+    with SqlLedger(shared_url) as ledger:
+
+        def call(n: int) -> None:
+            try:
+                task = Task(type="feature", text=f"t{n}", title=f"t{n}", slug=f"t-{n}")
+                task_id = ledger.start_task(
+                    repo="octo/shop", task=task, start_tier="junior", ceiling="junior"
+                )
+                attempt_id = ledger.start_attempt(task_id, number=1, tier="junior")
+                start.wait(timeout=30)
+                hold = ledger.reserve(SCOPE, caps, 0.1, ttl_s=60).hold_id
+                admitted.append(hold)
+                record = CallRecord("junior", "m", 1, 1, 0.1, 0.0, "ok" if hold else "refused")
+                ledger.record_call(task_id, attempt_id, record)
+            except BaseException as exc:
+                errors.append(exc)
+
+        workers = [threading.Thread(target=call, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert not errors, errors
+        assert len([h for h in admitted if h is not None]) == 3  # 3 x $0.10 <= $0.35 < 4 x
+        assert ledger.spent(SCOPE).task_usd == pytest.approx(0.3)
+        with ledger.read() as session:
+            from sqlalchemy import func, select
+
+            from bot.adapters.ledger.tables import AttemptRowORM, ModelCallORM, TaskRowORM
+
+            counts = [
+                session.scalar(select(func.count()).select_from(table))
+                for table in (TaskRowORM, AttemptRowORM, ModelCallORM)
+            ]
+    assert counts == [threads] * 3
 
 
 def engine_config(url: str) -> str:

@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from tests.support.model_server import (
     FALLBACK,
     ScriptedModelServer,
+    choose,
     count_tokens,
     garbage,
     http_error,
@@ -209,6 +211,56 @@ def test_slow_beyond_the_client_timeout_times_out_and_is_recorded(model_server):
         post(model_server.url, {"model": "m", "messages": MESSAGES}, timeout=0.2)
 
     assert len(model_server.requests) == 1
+
+
+def test_a_hold_keeps_the_first_answer_until_the_second_request_arrives(model_server):
+    model_server.script("m", [reply("one")])
+    hold = model_server.hold("m", until=2, timeout=30)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(chat, model_server.url, "m")
+        wait_for(lambda: hold.arrived == 1)
+        second = pool.submit(chat, model_server.url, "m")
+        assert first.result()[0] == second.result()[0] == 200
+
+    assert hold.timed_out == []
+    kinds = [(m.kind, m.number) for m in model_server.timeline]
+    assert kinds[:2] == [("arrived", 0), ("arrived", 1)]
+    assert sorted(kinds[2:]) == [("answered", 0), ("answered", 1)]
+    assert model_server.in_flight("m") == 2
+
+
+def test_a_hold_that_runs_out_answers_anyway_and_says_so(model_server):
+    model_server.script("m", [reply("one")])
+    hold = model_server.hold("m", until=2, timeout=0.2)
+
+    assert chat(model_server.url, "m")[0] == 200
+    assert chat(model_server.url, "m")[0] == 200
+
+    assert hold.timed_out == [0]
+    assert [(m.kind, m.number) for m in model_server.timeline] == [
+        ("arrived", 0),
+        ("answered", 0),
+        ("arrived", 1),
+        ("answered", 1),
+    ]
+    assert model_server.in_flight("m") == 1
+
+
+def test_choose_answers_by_what_the_prompt_says(model_server):
+    model_server.script("m", [choose({"calc.py": reply("calc"), "shop": reply("shop")})])
+    about_shop = [{"role": "user", "content": "the shop module"}]
+
+    assert chat(model_server.url, "m", about_shop)[1]["choices"][0]["message"]["content"] == "shop"
+    assert chat(model_server.url, "m")[1]["choices"][0]["message"]["content"] == "calc"
+    status, body = chat(model_server.url, "m", [{"role": "user", "content": "other"}])
+    assert status == 400 and "no option matches" in body["error"]["message"]
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
 
 
 def test_unscripted_model_is_404_unless_a_fallback_is_scripted(model_server):

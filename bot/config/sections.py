@@ -31,7 +31,7 @@ REVIEW_KEYS = (
     "triage",
 )
 DEBUG_KEYS = ("fix_commit",)
-PLAN_KEYS = ("tier", "max_subtasks", "triage_tier", "auto_label")
+PLAN_KEYS = ("tier", "max_subtasks", "triage_tier", "auto_label", "parallel")
 # The labels tierbot puts on an issue itself; no task may be started by one.
 OUTCOME_LABELS = ("tierbot:done", "tierbot:needs-human")
 # A review prompt carries instructions and at least one hunk; fewer tokens than this cannot.
@@ -80,6 +80,7 @@ def plan_section(
         max_subtasks=r.positive_int("max_subtasks", default.max_subtasks),
         triage_tier=triage_tier,
         auto_label=_auto_label(r, type_labels or {}),
+        parallel=r.positive_int("parallel", default.parallel),
     )
 
 

@@ -19,11 +19,13 @@ from bot.engine.state import (
     make_task,
     record_end,
 )
+from bot.engine.step import Opened
 
 __all__ = [
     "AttemptSummary",
     "Attempts",
     "Engine",
+    "Opened",
     "Pending",
     "Plan",
     "PlannedTier",

@@ -15,7 +15,7 @@ from bot.core.paths import check_paths, glob_match
 from bot.core.templates import Declined, NothingToDo, Proposal, TemplateRequest, generate
 from bot.core.types import EditSet, Message, Outcome, Task, Usage
 from bot.engine.state import Produced, TaskRun
-from bot.metering import Meter
+from bot.metering import Meter, Metered
 from bot.ports import CallRecord, Ledger, Models, Workspace
 from bot.prompts import file_prompts
 
@@ -65,7 +65,9 @@ class Attempts:
         tier: TierSpec,
         workspace: Workspace,
         prompts: StepPrompts,
+        asked: Metered | Produced | None = None,
     ) -> Produced:
+        """``asked`` is the model's answer when the call was made ahead of the loop."""
         task = state.task
         if tier.is_template:
             started = time.monotonic()
@@ -85,7 +87,11 @@ class Attempts:
                 ),
             )
         else:
-            produced = self.model(state, attempt_id, tier, workspace, prompts)
+            metered = self.ask(state, attempt_id, tier, prompts) if asked is None else asked
+            if isinstance(metered, Produced):
+                produced = metered
+            else:
+                produced = self.answer(metered, tier, prompts, workspace)
         if produced.outcome is not Outcome.GREEN:
             return produced
         return self.validate(produced)
@@ -132,18 +138,15 @@ class Attempts:
             protected=lambda path: any(glob_match(path, glob) for glob in protected),
         )
 
-    def model(
-        self,
-        state: TaskRun,
-        attempt_id: int,
-        tier: TierSpec,
-        workspace: Workspace,
-        prompts: StepPrompts,
-    ) -> Produced:
+    def ask(
+        self, state: TaskRun, attempt_id: int, tier: TierSpec, prompts: StepPrompts
+    ) -> Metered | Produced:
+        """The step's metered call: it reads only the prompt built for it, so it may run on
+        another thread while the loop waits (a plan's wave)."""
         messages = prompts.messages(tier)
         if isinstance(messages, ContextTooLarge):
             return Produced(Outcome.CONTEXT_EXCEEDED, detail=str(messages))
-        metered = self.meter.call(
+        return self.meter.call(
             tier,
             messages,
             scope=self.scope(state),
@@ -151,6 +154,11 @@ class Attempts:
             task_id=state.task_id,
             attempt_id=attempt_id,
         )
+
+    def answer(
+        self, metered: Metered, tier: TierSpec, prompts: StepPrompts, workspace: Workspace
+    ) -> Produced:
+        """What the answer of ``metered`` produced, its edits read against the branch now."""
         usage = metered.usage
         reported = usage.prompt_tokens is not None and usage.completion_tokens is not None
         if metered.completion is None:
@@ -164,7 +172,11 @@ class Attempts:
             )
         text = metered.completion.text
         if not reported:  # the counterfactual still needs numbers: estimate both sides
-            prompt = money.estimate_tokens("".join(m.content for m in messages))
+            sent = prompts.messages(tier)
+            sent_text = (
+                "" if isinstance(sent, ContextTooLarge) else "".join(m.content for m in sent)
+            )
+            prompt = money.estimate_tokens(sent_text)
             usage = Usage(prompt, money.estimate_tokens(text))
         attempt = Produced(
             Outcome.GREEN,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from bot.actions import Commit, Push
 from bot.audit.adaptive import start as adaptive_start
@@ -13,6 +14,7 @@ from bot.core.escalation import BudgetView, Ladder, StepKind, next_step
 from bot.core.types import AttemptRecord, CheckResult, Message, Outcome, Status, Task
 from bot.engine.attempts import Attempts, StepPrompts
 from bot.engine.state import AttemptSummary, Pending, Produced, RunResult, TaskRun, record_end
+from bot.engine.step import Opened
 from bot.executor import Executor
 from bot.ports import (
     ATTEMPT_TRAILER,
@@ -108,6 +110,21 @@ class Engine:
 
         ``ladder`` replaces the task type's own (a plan's hard subtask starts higher);
         ``context`` names files every model prompt shows in full once they exist."""
+        started = self.start(task, workspace, ladder=ladder, context=context)
+        if isinstance(started, RunResult):
+            return started
+        return self.drive(started, workspace, executor)
+
+    def start(
+        self,
+        task: Task,
+        workspace: Workspace,
+        *,
+        ladder: Ladder | None = None,
+        context: Sequence[str] = (),
+    ) -> Opened | RunResult:
+        """Start a task and open its first step (its attempt's row, the prompt priced and
+        built), or how it ended before any step. Writes nothing but the ledger and checkpoint."""
         why = ""
         if ladder is None:
             begin = adaptive_start(self.config, task.type, self.repo, self.ledger)
@@ -127,7 +144,22 @@ class Engine:
             red = None if base is None else endings.base_red(task.type, *base)
             if red is not None:
                 return self._finish(state, Status.NEEDS_HUMAN, red, workspace.branch)
-        return self._drive(state, workspace, executor)
+        return self._open(state, workspace)
+
+    def ask(self, step: Opened) -> Opened:
+        """Make an opened step's model call now, off the loop: it reads only the prompt built
+        when the step opened and writes only its ledger rows, so several may run at once."""
+        tier = self.config.tier(step.tier)
+        if tier.is_template or step.asked is not None:
+            return step
+        return replace(
+            step, asked=self.attempts.ask(step.state, step.attempt_id, tier, step.prompts)
+        )
+
+    def drive(self, step: Opened, workspace: Workspace, executor: Executor) -> RunResult:
+        """Take an opened step (with its model's answer when it was asked already), then go on
+        until the task ends or waits for its check."""
+        return self._drive(step.state, workspace, executor, step)
 
     def resume(
         self, state: TaskRun, check: CheckResult, workspace: Workspace, executor: Executor
@@ -161,43 +193,54 @@ class Engine:
             return self._result(state, Status.RUNNING, "waiting for the check", workspace.branch)
         return self._drive(state, workspace, executor)
 
-    def _drive(self, state: TaskRun, workspace: Workspace, executor: Executor) -> RunResult:
+    def _drive(
+        self, state: TaskRun, workspace: Workspace, executor: Executor, first: Opened | None = None
+    ) -> RunResult:
+        step: Opened | RunResult | None = first
         while True:
-            # The day's spend is read at every step, never kept: other tasks spend it too.
-            spend = self.ledger.spent(self.scope(state))
-            prompts = StepPrompts(
-                self.attempts,
-                state.task,
-                workspace,
-                state.ladder.tiers,
-                state.feedback,
-                state.touched,
-            )
-            view = BudgetView(money.remaining(self.config.budget, spend), prompts)
-            step = next_step(state.ladder, state.history, state.outcome, view)
-            if step.kind is not StepKind.CALL:
-                return self._finish(
-                    state, STATUS_FOR_STEP[step.kind], step.reason, workspace.branch
-                )
-            assert step.tier is not None
-            number = len(state.history) + 1
-            self.progress(f"[{number}] {step.tier}: {step.reason}")
-            attempt_id = self.ledger.start_attempt(state.task_id, number=number, tier=step.tier)
+            step = self._open(state, workspace) if step is None else step
+            if isinstance(step, RunResult):
+                return step
             tier = self.config.tier(step.tier)
-            result = self.attempts.attempt(state, attempt_id, tier, workspace, prompts)
-            pending = Pending(attempt_id, number, step.tier, result)
+            result = self.attempts.attempt(
+                state, step.attempt_id, tier, workspace, step.prompts, step.asked
+            )
+            pending = Pending(step.attempt_id, step.number, step.tier, result)
+            step = None
             if result.outcome is Outcome.GREEN:  # a valid edit: commit it, then check it
                 state.pending = pending
                 self.checkpoint(state)  # from here a resumed run finds this edit again
                 self._commit_and_check(state.task, pending, workspace, executor)
                 if result.awaiting_check:
-                    self.progress(f"[{number}] {step.tier}: committed; waiting for the check")
+                    self.progress(
+                        f"[{pending.number}] {pending.tier}: committed; waiting for the check"
+                    )
                     return self._result(
                         state, Status.RUNNING, "waiting for the check", workspace.branch
                     )
             state.pending = None
             self._close_attempt(state, pending)
             self.checkpoint(state)
+
+    def _open(self, state: TaskRun, workspace: Workspace) -> Opened | RunResult:
+        """The next step: its attempt's row and its prompt, or how the task ends."""
+        # The day's spend is read at every step, never kept: other tasks spend it too.
+        spend = self.ledger.spent(self.scope(state))
+        prompts = StepPrompts(
+            self.attempts, state.task, workspace, state.ladder.tiers, state.feedback, state.touched
+        )
+        view = BudgetView(money.remaining(self.config.budget, spend), prompts)
+        step = next_step(state.ladder, state.history, state.outcome, view)
+        if step.kind is not StepKind.CALL:
+            return self._finish(state, STATUS_FOR_STEP[step.kind], step.reason, workspace.branch)
+        assert step.tier is not None
+        number = len(state.history) + 1
+        self.progress(f"[{number}] {step.tier}: {step.reason}")
+        attempt_id = self.ledger.start_attempt(state.task_id, number=number, tier=step.tier)
+        tier = self.config.tier(step.tier)
+        if not tier.is_template:
+            prompts.messages(tier)  # built now, from the branch as it stands
+        return Opened(state, attempt_id, number, step.tier, prompts)
 
     def _close_attempt(self, state: TaskRun, pending: Pending) -> None:
         result, tier, number = pending.result, pending.tier, pending.number

@@ -15,11 +15,10 @@ from dataclasses import replace
 from bot.config import Price, RepoConfig
 from bot.core import budget as money
 from bot.core.attribution import attribute_failure
-from bot.core.escalation import Ladder
 from bot.core.orchestration import admit_plan, schedule
 from bot.core.plan import Plan
 from bot.core.plan_run import PlannerRun, PlanRun, SubtaskState
-from bot.core.planning import context_paths, subtask_task, template_text
+from bot.core.planning import template_text
 from bot.core.types import CheckResult, Status, Task
 from bot.engine import Engine, RunResult, TaskRun
 from bot.executor import Executor
@@ -31,6 +30,7 @@ from bot.orchestrator.state import (
     mirror,
     verdict_of,
 )
+from bot.orchestrator.waves import Turns
 from bot.ports import Checks, Ledger, Models, Workspace
 
 # Every red round resumes at least one subtask's ladder, and ladders are finite; this bound
@@ -202,10 +202,20 @@ class Orchestrator:
         checkpoint: Callable[[FeatureRun], None] = lambda _f: None,
     ) -> FeatureResult:
         """Run every subtask not run yet (a restarted run skips the committed ones), then
-        wait for the check of the whole branch."""
+        wait for the check of the whole branch. Each wave's first calls are made at once
+        (``waves.py``); edits are committed in the schedule's order."""
         plan = feature.run.plan
         sched = schedule(plan, self.config)
-
+        turns = Turns(
+            feature,
+            sched,
+            workspace,
+            config=self.config,
+            engine=lambda keep: self._subtask_engine(plan, checkpoint=keep),
+            checkpoint=checkpoint,
+            progress=self.progress,
+        )
+        stopped: tuple[str, RunResult] | None = None
         for subtask_id in sched.order:
             current = feature.run.get(subtask_id)
             if current.state is not SubtaskState.PENDING and current.state is not (
@@ -214,6 +224,8 @@ class Orchestrator:
                 continue
             if current.state is SubtaskState.PENDING and subtask_id in feature.engines:
                 continue  # sent back by a red check: ``after_check`` drives it
+            if stopped is not None and not turns.ahead(subtask_id):
+                continue  # the budget stopped the plan; only answers already paid for go on
             subtask = plan.subtask(subtask_id)
             blocked = [
                 d for d in subtask.depends_on if feature.run.get(d).state is not SubtaskState.DONE
@@ -223,61 +235,28 @@ class Orchestrator:
                     subtask_id, SubtaskState.FAILED, f"{blocked[0]} did not finish first"
                 )
                 continue
-            result = self._run_one(
-                feature, subtask_id, sched.ladders[subtask_id], workspace, checkpoint
-            )
+            result = self._run_one(turns, subtask_id)
             feature.run = mirror(feature.run, subtask_id, result, feature.paths)
             if result.state is not None and result.state.pending is not None:
                 feature.engines[subtask_id] = result.state
             else:
                 feature.engines.pop(subtask_id, None)
             checkpoint(feature)
-            if result.status is Status.BUDGET_STOP:
-                feature.run = feature.run.cancel(f"the budget stopped subtask {subtask_id}")
-                return self._stop_all(
-                    feature, None, result.reason, workspace.branch, "", Status.BUDGET_STOP
-                )
+            if result.status is Status.BUDGET_STOP and stopped is None:
+                stopped = (subtask_id, result)
+        if stopped is not None:
+            feature.run = feature.run.cancel(f"the budget stopped subtask {stopped[0]}")
+            return self._stop_all(
+                feature, None, stopped[1].reason, workspace.branch, "", Status.BUDGET_STOP
+            )
         return self._waiting_or_end(feature, workspace.branch, "")
 
-    def _run_one(
-        self,
-        feature: FeatureRun,
-        subtask_id: str,
-        ladder: Ladder,
-        workspace: Workspace,
-        checkpoint: Callable[[FeatureRun], None],
-    ) -> RunResult:
+    def _run_one(self, turns: Turns, subtask_id: str) -> RunResult:
         """Run one subtask on its ladder, or go on where a stopped worker left it."""
-        plan = feature.run.plan
-        subtask = plan.subtask(subtask_id)
-        current = feature.run.get(subtask_id)
-
-        def keep(state: TaskRun) -> None:
-            feature.engines[subtask_id] = state
-            checkpoint(feature)
-
-        engine = self._subtask_engine(plan, checkpoint=keep)
-        space = SubtaskWorkspace(workspace, plan, subtask_id)
-        stored = feature.engines.get(subtask_id)
-        if current.state is SubtaskState.RUNNING and stored is not None:
+        if turns.interrupted(subtask_id):
             self.progress(f"subtask {subtask_id}: resuming where its worker stopped")
-            with self.executor.on(space):
-                result = engine.recover(stored, space, self.executor)
-        else:
-            feature.run = feature.run.running(subtask_id)
-            checkpoint(feature)
-            sub = subtask_task(plan, subtask, slug=feature.task.slug, parent_id=feature.task_id)
-            sub = replace(sub, budget_key=feature.task.budget_key)
-            self.progress(f"subtask {subtask_id} ({subtask.type}): {subtask.title}")
-            with self.executor.on(space):
-                result = engine.run(
-                    sub,
-                    space,
-                    self.executor,
-                    ladder=ladder,
-                    context=context_paths(plan, subtask),
-                )
-        return result
+            return turns.recover(subtask_id, self.executor)
+        return turns.take(subtask_id).go_on(self.executor)
 
     def _waiting_or_end(self, feature: FeatureRun, branch: str, verdict: str) -> FeatureResult:
         run = feature.run

@@ -4,7 +4,11 @@ Each model name has a script: a list of steps, one consumed per request to that 
 last one repeating once the script runs out. Steps say what the "model" does: reply (with a
 real ``usage`` block counted by :func:`count_tokens`), reply without usage, fail with an
 OpenAI-style HTTP error, answer slowly, answer garbage, or stop at the length limit. Every
-request is recorded so tests can assert on the prompts and headers the bot sent.
+request is recorded so tests can assert on the prompts and headers the bot sent, and so is
+the order in which requests arrive and are answered (``timeline``). A ``hold`` keeps a model's
+answers back until a number of its requests have arrived, which proves calls were in flight
+at once without timing anything; ``choose`` answers by what the prompt says, for requests whose
+order is not fixed.
 
 By hand::
 
@@ -33,9 +37,12 @@ from typing import Any
 
 __all__ = [
     "FALLBACK",
+    "Hold",
+    "Moment",
     "RecordedRequest",
     "ScriptedModelServer",
     "Step",
+    "choose",
     "count_tokens",
     "garbage",
     "http_error",
@@ -90,6 +97,7 @@ class Step:
     headers: Mapping[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     then: Step | None = None
+    options: Mapping[str, Step] = field(default_factory=dict)
 
 
 def reply(text: str) -> Step:
@@ -147,6 +155,40 @@ def http_error(
 def slow(seconds: float, then: Step | None = None) -> Step:
     """Wait ``seconds`` before doing ``then`` (a plain reply by default)."""
     return Step("slow", seconds=seconds, then=then or reply("slow reply"))
+
+
+def choose(options: Mapping[str, Step], otherwise: Step | None = None) -> Step:
+    """The step of the first key the request's messages contain; ``otherwise`` (a 400 by
+    default) when none does. For requests made at once, whose order is not fixed."""
+    return Step("choose", options=dict(options), then=otherwise)
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A request arrived, or its answer was about to be sent (``number``: its index)."""
+
+    kind: str  # "arrived" | "answered"
+    number: int
+    model: str | None
+    at: float  # time.monotonic()
+
+
+class Hold:
+    """Holds each answer to ``model`` until ``until`` of its requests have arrived, or until
+    ``timeout`` seconds pass; ``timed_out`` lists the requests whose wait ran out."""
+
+    def __init__(self, model: str, until: int, timeout: float) -> None:
+        self.model, self.until, self.timeout = model, until, timeout
+        self.arrived = 0
+        self.timed_out: list[int] = []
+        self._ready = threading.Condition()
+
+    def arrive(self, number: int) -> None:
+        with self._ready:
+            self.arrived += 1
+            self._ready.notify_all()
+            if not self._ready.wait_for(lambda: self.arrived >= self.until, self.timeout):
+                self.timed_out.append(number)
 
 
 def garbage(body: str = "<html>502 upstream confused</html>") -> Step:
@@ -261,6 +303,8 @@ class ScriptedModelServer:
         self._scripts: dict[str, list[Step]] = {}
         self._served: dict[str, int] = {}
         self._requests: list[RecordedRequest] = []
+        self._timeline: list[Moment] = []
+        self._holds: dict[str, Hold] = {}
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -293,9 +337,40 @@ class ScriptedModelServer:
     def requests_for(self, model: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.model == model]
 
-    def _record(self, request: RecordedRequest) -> None:
+    def _record(self, request: RecordedRequest) -> int:
         with self._lock:
             self._requests.append(request)
+            number = len(self._requests) - 1
+            self._timeline.append(Moment("arrived", number, request.model, time.monotonic()))
+            hold = self._holds.get(request.model or "")
+        if hold is not None:
+            hold.arrive(number)
+        return number
+
+    def _answering(self, number: int, model: str | None) -> None:
+        with self._lock:
+            self._timeline.append(Moment("answered", number, model, time.monotonic()))
+
+    def hold(self, model: str, *, until: int, timeout: float) -> Hold:
+        """Hold ``model``'s answers until ``until`` of its requests arrived (or ``timeout``)."""
+        with self._lock:
+            self._holds[model] = Hold(model, until, timeout)
+            return self._holds[model]
+
+    @property
+    def timeline(self) -> list[Moment]:
+        """Arrivals and answers in the order they happened."""
+        with self._lock:
+            return list(self._timeline)
+
+    def in_flight(self, model: str) -> int:
+        """The most requests to ``model`` that had arrived and were not yet answered."""
+        open_now = most = 0
+        for moment in self.timeline:
+            if moment.model == model:
+                open_now += 1 if moment.kind == "arrived" else -1
+                most = max(most, open_now)
+        return most
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -436,7 +511,9 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
             if path not in ("/v1/chat/completions", "/chat/completions"):
                 self._send(404, _error_body(f"no route POST {path}", "invalid_request_error", None))
                 return
-            server._record(RecordedRequest(path=path, model=model, headers=headers, body=body))
+            number = server._record(
+                RecordedRequest(path=path, model=model, headers=headers, body=body)
+            )
             if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
                 self._send(
                     400,
@@ -466,16 +543,25 @@ def _make_handler(server: ScriptedModelServer) -> type[BaseHTTPRequestHandler]:
                     ),
                 )
                 return
-            self._perform(step, model, body["messages"])
+            self._perform(step, model, body["messages"], number)
 
-        def _perform(self, step: Step, model: str | None, messages: list[Any]) -> None:
+        def _perform(self, step: Step, model: str | None, messages: list[Any], number: int) -> None:
             if step.kind == "slow":
                 if server._stopping.wait(step.seconds):
                     self.close_connection = True
                     return
                 assert step.then is not None
-                self._perform(step.then, model, messages)
-            elif step.kind == "reply":
+                self._perform(step.then, model, messages, number)
+                return
+            if step.kind == "choose":
+                text = json.dumps(messages)
+                chosen = next((v for k, v in step.options.items() if k in text), step.then)
+                self._perform(
+                    chosen or http_error(400, "no option matches"), model, messages, number
+                )
+                return
+            server._answering(number, model)
+            if step.kind == "reply":
                 body = _completion_body(step, model, messages, len(server.requests), server.count)
                 self._send(200, body)
             elif step.kind == "error":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
@@ -18,6 +18,7 @@ from typing import Any, Self
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
 from bot.adapters.sql_time import utcnow
 from bot.core.logs import Redactor
@@ -49,19 +50,24 @@ class Database:
         self._lock = threading.Lock()
         self._engine: Engine | None = None
         self._writer: Engine | None = None
+        # Sessions are safe from many threads: each takes its own pooled connection. An
+        # in-memory SQLite database is one connection, so its sessions take turns instead.
+        self._turns: AbstractContextManager[Any] = (
+            threading.RLock() if _in_memory(url) else nullcontext()
+        )
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A writing transaction (SQLite: it holds the write lock from its start)."""
         _, writer = self._engines()
-        with Session(writer, expire_on_commit=False) as session, session.begin():
+        with self._turns, Session(writer, expire_on_commit=False) as session, session.begin():
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A reading transaction."""
         reader, _ = self._engines()
-        with Session(reader) as session, session.begin():
+        with self._turns, Session(reader) as session, session.begin():
             yield session
 
     def close(self) -> None:
@@ -100,7 +106,13 @@ class Database:
         database = url.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        if _in_memory(self.url):
+            # One connection for every thread, or each thread would see a database of its own.
+            engine = create_engine(
+                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
+        else:
+            engine = create_engine(url)
         busy_ms = self._busy_timeout_ms
 
         @event.listens_for(engine, "connect")
@@ -126,6 +138,11 @@ class Database:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
+
+
+def _in_memory(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and (parsed.database or "") in ("", ":memory:")
 
 
 def _create_tables(writer: Engine) -> None:

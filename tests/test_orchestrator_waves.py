@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_BUDGET_STOP, EXIT_DONE, main
+from bot.cli import EXIT_DONE, main
 from tests.support.model_server import ScriptedModelServer, choose, reply
 from tests.support.repos import git, make_repo, tier_config
 from tests.test_orchestrator_local import FILES, plan_reply, subtask_commits
@@ -195,7 +195,7 @@ BASE = {
 }
 
 
-def test_a_budget_that_fits_one_call_lets_one_of_two_through(tmp_path, server, capsys):
+def test_a_wave_asks_at_once_only_what_the_budget_covers_together(tmp_path, server, capsys):
     plan = [
         BASE,
         feature("alpha", "Alpha prices", ("base",)),
@@ -206,22 +206,40 @@ def test_a_budget_that_fits_one_call_lets_one_of_two_through(tmp_path, server, c
         "intern-model",
         [reply(plan_reply(plan)), reply(f"### docs/reference.md\n```markdown\n{REFERENCE}```\n")],
     )
-    server.script(JUNIOR, [ANSWERS])
+    server.script(JUNIOR, [ANSWERS, ANSWERS])
+    # Room for one junior call at its worst, not two: asked at once, the second would be
+    # refused; asked on its turn, after the first settled at its real cost, it fits.
     budget = "plan:\n  tier: intern\nbudget:\n  per_task_usd: 0.008\n"
 
     code, result, err, repo = run_feature(tmp_path, capsys, server.url, budget)
 
-    assert code == EXIT_BUDGET_STOP, (result, err)
-    assert result["status"] == "budget-stop"
-    assert "asking 2 subtasks' models at once: alpha, beta" in err
-    assert len(server.requests_for(JUNIOR)) == 1  # the meter refused the other call
+    assert code == EXIT_DONE, (result, err)
+    assert "models at once" not in err
+    assert server.in_flight(JUNIOR) == 1
     rows = ledger_rows(repo)
-    calls = {s: [r[4] for r in rows[s]] for s in ("alpha", "beta")}
-    assert sorted(calls.values()) == [["ok"], ["refused"]]
-    through = next(s for s, c in calls.items() if c == ["ok"])
-    refused = next(s for s, c in calls.items() if c == ["refused"])
-    assert [r[1] for r in rows[refused]] == ["budget"]
-    by_id = {s["id"]: s for s in result["subtasks"]}
-    assert by_id[through]["commit"] and by_id[refused]["commit"] is None
+    assert {s: [r[4] for r in rows[s]] for s in ("alpha", "beta")} == {
+        "alpha": ["ok"],
+        "beta": ["ok"],
+    }
     commits = [s for _, s, _ in subtask_commits(repo, result["branch"])]
-    assert commits == ["base", through]  # the answer paid for is committed, the other is not
+    assert commits == ["base", "alpha", "beta"]
+
+
+def test_a_wave_the_budget_covers_in_part_asks_that_part_at_once(tmp_path, server, capsys):
+    plan = [
+        BASE,
+        *(feature(s, f"{s.title()} prices", ("base",)) for s in ("alpha", "beta", "gamma")),
+    ]
+    server.script(
+        "intern-model",
+        [reply(plan_reply(plan)), reply(f"### docs/reference.md\n```markdown\n{REFERENCE}```\n")],
+    )
+    server.script(JUNIOR, [ANSWERS, ANSWERS, ANSWERS])
+    budget = "plan:\n  tier: intern\nbudget:\n  per_task_usd: 0.014\n"
+
+    code, result, err, repo = run_feature(tmp_path, capsys, server.url, budget)
+
+    assert code == EXIT_DONE, (result, err)
+    assert "asking 2 subtasks' models at once: alpha, beta (1 wait" in err
+    commits = [s for _, s, _ in subtask_commits(repo, result["branch"])]
+    assert commits == ["base", "alpha", "beta", "gamma"]

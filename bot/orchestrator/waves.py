@@ -7,9 +7,10 @@ this thread (its ledger task and first attempt, its prompt built from the branch
 then their calls are made at once, at most ``plan.parallel`` in flight. Nothing is written to
 the branch while they are. Each subtask then goes on from its answer when its turn comes in the
 plan's order, on this thread: the edit is read and checked, committed through the executor (the
-one writer), retried or escalated as ever. Every call still goes through the one metered call,
-which reserves its worst case against the shared budget before it is made, so calls in flight
-together are admitted one by one and a budget that fits one of them refuses the others.
+one writer), retried or escalated as ever. A wave asks at once only as many calls as the
+budget covers together at their worst (the rest are asked on their turn, once the earlier
+calls' real costs are known), and every call still goes through the one metered call, which
+reserves its worst case against the shared budget before it is made.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from bot.config import RepoConfig
+from bot.core import budget as money
 from bot.core.orchestration import Schedule
 from bot.core.plan_run import SubtaskState
 from bot.core.planning import context_paths, subtask_task
@@ -138,20 +140,47 @@ class Turns:
 
     def _ask(self, begun: Mapping[str, Begun]) -> None:
         """The opened model steps' calls, at once; each answer waits for its subtask's turn."""
-        steps = {
+        opened = {
             s: b.started
             for s, b in begun.items()
-            if isinstance(b.started, Opened) and not self.config.tier(b.started.tier).is_template
+            if isinstance(b.started, Opened)
+            and b.started.asked is None
+            and not self.config.tier(b.started.tier).is_template
         }
+        steps = self._affordable(begun, opened)
         if len(steps) < 2:
             return  # one call is made on its turn, as any
-        self._progress(f"asking {len(steps)} subtasks' models at once: {', '.join(steps)}")
+        covered = "" if len(steps) == len(opened) else f" ({len(opened) - len(steps)} wait: "
+        covered += "the budget covers no more at their worst)" if covered else ""
+        self._progress(f"asking {len(steps)} subtasks' models at once: {', '.join(steps)}{covered}")
         workers = min(self.config.plan.parallel, len(steps))
         with ThreadPoolExecutor(workers, thread_name_prefix="tierbot-wave") as pool:
             calls = {s: pool.submit(begun[s].engine.ask, step) for s, step in steps.items()}
         # Leaving the pool waited for every call; a call that raised raises here, in plan order.
         for subtask_id, call in calls.items():
             begun[subtask_id].started = call.result()
+
+    def _affordable(
+        self, begun: Mapping[str, Begun], steps: dict[str, Opened]
+    ) -> dict[str, Opened]:
+        """The steps, in the plan's order, whose worst cases the budget covers all together:
+        a wave never holds more at once than the same calls made one after another would, so
+        asking at once never stops a plan that asking in turn would finish."""
+        if not steps:
+            return steps
+        first = next(iter(steps))
+        engine = begun[first].engine
+        spent = engine.ledger.spent(engine.scope(steps[first].state))
+        left = money.remaining(self.config.budget, spent)
+        fit: dict[str, Opened] = {}
+        for subtask_id, step in steps.items():
+            tier = self.config.tier(step.tier)
+            worst = engine.worst_case(tier, step.prompts.prompt_tokens(tier)) or 0.0
+            if worst > left:
+                break
+            left -= worst
+            fit[subtask_id] = step
+        return fit
 
     def _keeper(self, subtask_id: str) -> Callable[[TaskRun], None]:
         def keep(state: TaskRun) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -286,3 +287,31 @@ def test_two_ledgers_on_one_database_from_two_threads(db_url: str) -> None:
         rows = led.report_rows()
         assert len(rows.tasks) == 2 * rounds
         assert {t.status for t in rows.tasks} == {"done"}
+
+
+def test_a_new_sqlite_ledger_waits_for_a_writer_to_switch_to_wal(tmp_path: Path) -> None:
+    """The switch to WAL needs the file to itself, and SQLite refuses it at once (no busy
+    handler) while another connection writes: the ledger waits for the writer instead."""
+    path = tmp_path / "ledger.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE other (n INTEGER)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO other VALUES (1)")  # the write lock, journal mode DELETE
+    opened: list[object] = []
+
+    def open_ledger() -> None:
+        try:
+            with SqlLedger(f"sqlite:///{path}") as led:
+                opened.append(led.spent_since("r", T0))
+        except Exception as exc:
+            opened.append(exc)
+
+    thread = threading.Thread(target=open_ledger)
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive() and opened == []  # waiting for the writer, not failed
+    writer.execute("COMMIT")
+    writer.close()
+    thread.join(timeout=30)
+    assert len(opened) == 1 and not isinstance(opened[0], Exception), opened
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -8,7 +8,9 @@ open their transactions through ``read()`` and ``write()``.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
@@ -123,7 +125,7 @@ class Database:
             try:
                 # The busy timeout first: switching to WAL itself waits for other writers.
                 cursor.execute(f"PRAGMA busy_timeout = {busy_ms:d}")
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _enter_wal(cursor, busy_ms / 1000)
                 # In WAL mode NORMAL keeps every committed transaction through a crash of the
                 # process (the WAL is written before COMMIT returns) and skips the fsync per
                 # commit; only an OS crash or power loss can lose the last commits.
@@ -138,6 +140,24 @@ class Database:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
+
+
+def _enter_wal(cursor: Any, wait_s: float) -> None:
+    """Put the database in WAL mode (kept in the file, so usually it already is). Two
+    connections opening a new database at once both ask for the switch, which needs the file
+    to itself, and SQLite answers "database is locked" at once instead of calling the busy
+    handler: so the switch is tried again until the busy timeout has passed."""
+    deadline = time.monotonic() + wait_s
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _in_memory(url: str) -> bool:

@@ -243,3 +243,21 @@ def test_no_feature_issue_says_so_and_shows_no_table(
     html = page.read_text()
     assert 'id="features-none"' in html and 'id="features-table"' not in html
     assert 'id="subtask-spend-table"' not in html
+
+
+def test_the_feature_table_fits_an_80_column_terminal_with_unknown_amounts(
+    ledger: SqlLedger, clock: Clock
+) -> None:
+    from rich.console import Console
+
+    play(ledger, clock, FEATURES)
+    console = Console(width=80, record=True, color_system=None)
+    from bot.audit.export import render_table
+
+    render_table(_audit(ledger, repo="o/r"), console)
+    text = console.export_text()
+    section = text.split("Feature issues: planning against doing")[1].split("Green rate")[0]
+    assert all(len(line) <= 80 for line in section.splitlines())
+    # Every column is there, and the unknown planning cost is said, not cut off or shown as $0.
+    assert "all senior" in section and "planning" in section and "o/r#9" in section
+    assert "unknown" in section and "$0.0500" in section and "2 of 2" in section

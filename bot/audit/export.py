@@ -112,17 +112,18 @@ def _features(audit: Audit) -> Table:
     from rich.table import Table
 
     table = Table(title="Feature issues: planning against doing")
-    for name in ("feature", "outcome", "subtasks", "done at"):
-        table.add_column(name, overflow="fold")
+    # Six columns fit 80: the outcome goes with the feature, the tiers with the subtasks.
+    table.add_column("feature, outcome", overflow="fold", min_width=12)
+    table.add_column("subtasks done", overflow="fold", min_width=10)
     for name in ("planning", "doing", "total", "all senior"):
-        # Money is never cut short: the text columns wrap instead.
-        table.add_column(name, justify="right", no_wrap=True, min_width=7)
+        # An amount is one word no narrower than its column: it wraps between words (an
+        # unknown total's explanation), never inside one.
+        table.add_column(name, justify="right", min_width=8)
     for f in audit.features:
+        tiers = ", ".join(f"{n} {tier}" for tier, n in f.done_at if n)
         table.add_row(
-            f"{f.ref}\n{f.title}",
-            f.status,
-            f"{f.subtasks_done} of {f.subtasks} done",
-            ", ".join(f"{n} {tier}" for tier, n in f.done_at if n) or "-",
+            f"{f.ref}\n{f.title}\n{f.status}",
+            f"{f.subtasks_done} of {f.subtasks}" + (f": {tiers}" if tiers else ""),
             str(f.planning),
             str(f.doing),
             str(f.total),

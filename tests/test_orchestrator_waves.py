@@ -243,3 +243,49 @@ def test_a_wave_the_budget_covers_in_part_asks_that_part_at_once(tmp_path, serve
     assert "asking 2 subtasks' models at once: alpha, beta (1 wait" in err
     commits = [s for _, s, _ in subtask_commits(repo, result["branch"])]
     assert commits == ["base", "alpha", "beta", "gamma"]
+
+
+def page(subtask_id: str, title: str) -> dict:
+    return {
+        "id": subtask_id,
+        "type": "docs",
+        "title": title,
+        "instructions": f"A short page on {subtask_id} prices in docs/{subtask_id}.md.",
+        "files": [f"docs/{subtask_id}.md"],
+        "depends_on": [],
+    }
+
+
+PAGES = choose(
+    {
+        f"{name.title()} page": reply(
+            f"### docs/{name}.md\n```markdown\n# {name.title()}\n\n{name.title()} prices.\n```\n"
+        )
+        for name in ("alpha", "beta")
+    }
+)
+
+
+def test_pages_the_template_tier_declines_ask_their_model_at_once(tmp_path, server, capsys):
+    server.script(
+        "senior-model",
+        [reply(plan_reply([page("alpha", "Alpha page"), page("beta", "Beta page")]))],
+    )
+    server.script("intern-model", [PAGES])
+    hold = server.hold("intern-model", until=2, timeout=8)
+
+    code, result, err, repo = run_feature(tmp_path, capsys, server.url)
+
+    assert code == EXIT_DONE, (result, err)
+    assert hold.timed_out == [], err
+    assert server.in_flight("intern-model") == 2
+    assert "asking 2 subtasks' models at once: alpha, beta" in err
+    commits = subtask_commits(repo, result["branch"])
+    assert [(s, t) for _, s, t in commits] == [("alpha", "intern"), ("beta", "intern")]
+    # Each page was declined by the free tier first, as on its own, then done by the intern.
+    rows = ledger_rows(repo)
+    for subtask_id in ("alpha", "beta"):
+        assert [(r[1], r[3]) for r in rows[subtask_id]] == [
+            ("declined", "template"),
+            ("green", "intern"),
+        ]

@@ -11,6 +11,7 @@ from bot.config import Price, RepoConfig, TierSpec
 from bot.core import budget as money
 from bot.core import endings
 from bot.core.escalation import BudgetView, Ladder, StepKind, next_step
+from bot.core.templates import Declined, generate
 from bot.core.types import AttemptRecord, CheckResult, Message, Outcome, Status, Task
 from bot.engine.attempts import Attempts, StepPrompts
 from bot.engine.state import AttemptSummary, Pending, Produced, RunResult, TaskRun, record_end
@@ -155,6 +156,27 @@ class Engine:
         return replace(
             step, asked=self.attempts.ask(step.state, step.attempt_id, tier, step.prompts)
         )
+
+    def past_declined(self, step: Opened, workspace: Workspace) -> Opened | RunResult:
+        """Take now the template steps whose generators decline (they write and cost nothing)
+        and open the step after them, so a plan's wave can ask that model ahead; a template
+        step that would write is left for its turn."""
+        taken: Opened | RunResult = step
+        while isinstance(taken, Opened) and self.config.tier(taken.tier).is_template:
+            step = taken
+            request = self.attempts.template_request(step.state.task, workspace)
+            if not isinstance(generate(request), Declined):
+                return step
+            tier = self.config.tier(step.tier)
+            result = self.attempts.attempt(
+                step.state, step.attempt_id, tier, workspace, step.prompts, None
+            )
+            self._close_attempt(
+                step.state, Pending(step.attempt_id, step.number, step.tier, result)
+            )
+            self.checkpoint(step.state)
+            taken = self._open(step.state, workspace)
+        return taken
 
     def drive(self, step: Opened, workspace: Workspace, executor: Executor) -> RunResult:
         """Take an opened step (with its model's answer when it was asked already), then go on

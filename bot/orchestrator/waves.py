@@ -1,8 +1,9 @@
 """A plan's subtasks in turn, the first model calls of each wave made at once.
 
 A wave is every subtask that may start when the plan's walk reaches one: pending, not sent
-back by a red check, and every dependency committed. When two or more of them start on a model
-tier (and ``plan.parallel`` allows more than one call), each is started in the plan's order on
+back by a red check, and every dependency committed. When two or more of them begin with a model
+call (they start on a model tier, or the template tier declines them: that free step is taken
+first) and ``plan.parallel`` allows more than one call, each is started in the plan's order on
 this thread (its ledger task and first attempt, its prompt built from the branch as it stands),
 then their calls are made at once, at most ``plan.parallel`` in flight. Nothing is written to
 the branch while they are. Each subtask then goes on from its answer when its turn comes in the
@@ -23,7 +24,8 @@ from bot.config import RepoConfig
 from bot.core import budget as money
 from bot.core.orchestration import Schedule
 from bot.core.plan_run import SubtaskState
-from bot.core.planning import context_paths, subtask_task
+from bot.core.planning import context_paths, subtask_task, template_request
+from bot.core.templates import Declined, generate
 from bot.engine import Engine, Opened, RunResult, TaskRun
 from bot.executor import Executor
 from bot.orchestrator.scoped import SubtaskWorkspace
@@ -95,7 +97,7 @@ class Turns:
             self._progress(f"subtask {subtask_id}: going on from its answer")
             return held
         wave = self._wave(subtask_id)
-        begun = {s: self._begin(s) for s in wave}
+        begun = {s: self._begin(s, ahead=len(wave) > 1) for s in wave}
         self._ask(begun)
         first = begun.pop(subtask_id)
         self._ahead.update(begun)
@@ -121,10 +123,17 @@ class Turns:
         return [subtask_id, *later]
 
     def _on_model(self, subtask_id: str) -> bool:
-        return not self.config.tier(self.sched.ladders[subtask_id].start).is_template
+        """Whether its first call goes to a model: it starts on a model tier, or on the
+        template tier whose generators decline it (a docs page other than an API reference)."""
+        if not self.config.tier(self.sched.ladders[subtask_id].start).is_template:
+            return True
+        subtask = self.feature.run.plan.subtask(subtask_id)
+        files = self.workspace.list_files()
+        return isinstance(generate(template_request(subtask, files, self.workspace.read)), Declined)
 
-    def _begin(self, subtask_id: str) -> Begun:
-        """Mark the subtask running, start its engine task and open its first step."""
+    def _begin(self, subtask_id: str, *, ahead: bool = False) -> Begun:
+        """Mark the subtask running, start its engine task and open its first step (``ahead``:
+        its first model step, past template steps that decline)."""
         feature, plan = self.feature, self.feature.run.plan
         subtask = plan.subtask(subtask_id)
         feature.run = feature.run.running(subtask_id)
@@ -136,6 +145,8 @@ class Turns:
         started = engine.start(
             sub, space, ladder=self.sched.ladders[subtask_id], context=context_paths(plan, subtask)
         )
+        if ahead and isinstance(started, Opened):
+            started = engine.past_declined(started, space)
         return Begun(subtask_id, engine, space, started)
 
     def _ask(self, begun: Mapping[str, Begun]) -> None:

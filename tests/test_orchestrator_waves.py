@@ -17,7 +17,7 @@ import pytest
 from bot.cli import EXIT_DONE, main
 from tests.support.model_server import ScriptedModelServer, choose, reply
 from tests.support.repos import git, make_repo, tier_config
-from tests.test_orchestrator_local import FILES, plan_reply, subtask_commits
+from tests.test_orchestrator_local import FILES, SUBTASKS, plan_reply, subtask_commits
 
 ISSUE = "Prices by region\n\nAlpha and beta price tables, and an .editorconfig.\n"
 JUNIOR = "junior-model"
@@ -34,14 +34,7 @@ def feature(subtask_id: str, title: str, depends_on: tuple[str, ...] = ()) -> di
     }
 
 
-EDITORCONFIG = {
-    "id": "editorconfig",
-    "type": "config",
-    "title": "EditorConfig",
-    "instructions": "Add an .editorconfig file.",
-    "files": [".editorconfig"],
-    "depends_on": [],
-}
+EDITORCONFIG = next(s for s in SUBTASKS if s["id"] == "editorconfig")
 ALPHA, BETA, GAMMA = (
     feature("alpha", "Alpha prices"),
     feature("beta", "Beta prices"),

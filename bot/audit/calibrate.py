@@ -62,16 +62,19 @@ def to_json(recs: Iterable[Recommendation]) -> list[dict[str, Any]]:
     return out
 
 
+def advice(r: Recommendation) -> str | None:
+    """What to do with the type's start tier, or None when there is no recommendation."""
+    if r.tier is None:
+        return None
+    return f"start at {r.tier} instead of {r.configured}" if r.changes else f"keep {r.configured}"
+
+
 def describe(recs: Iterable[Recommendation]) -> list[str]:
     """Plain lines for a terminal."""
     lines = []
     for r in recs:
-        if r.tier is None:
-            verdict = f"no recommendation: {r.reason}"
-        elif r.changes:
-            verdict = f"start at {r.tier} instead of {r.configured}: {r.reason}"
-        else:
-            verdict = f"keep {r.configured}: {r.reason}"
+        said = advice(r)
+        verdict = f"no recommendation: {r.reason}" if said is None else f"{said}: {r.reason}"
         lines.append(f"{r.task_type}: {verdict}")
         for s in r.records:
             low, high = s.interval
@@ -157,12 +160,8 @@ def pr_body(recs: Sequence[Recommendation], changed: Sequence[str], *, source: s
         *[f"- `{c}`" for c in changed],
     ]
     for r in recs:
-        if r.tier is None:
-            heading = f"{r.task_type}: no recommendation yet ({r.reason})"
-        elif r.changes:
-            heading = f"{r.task_type}: start at {r.tier} instead of {r.configured}"
-        else:
-            heading = f"{r.task_type}: keep {r.configured}"
+        said = advice(r)
+        heading = f"{r.task_type}: {said or f'no recommendation yet ({r.reason})'}"
         out += ["", f"### {heading}"]
         if r.records:
             out += ["", *evidence_table(r)]

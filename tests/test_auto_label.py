@@ -32,7 +32,7 @@ from tests.support.github_emulator import GitHubEmulator
 from tests.support.handlers import REPO, Bench, repo_config
 from tests.support.model_server import ScriptedModelServer, reply
 from tests.support.repos import CALC, GOOD_MUL, tier_config
-from tests.support.server import TierbotProcesses
+from tests.support.server import TierbotProcesses, serving_app
 from tests.test_action import STATUS as ACTION_STATUS
 from tests.test_action import comment_store
 from tests.test_e2e_github import SECRET, labels, pulls, status_comments, wait_finished
@@ -313,21 +313,8 @@ def models() -> Iterator[ScriptedModelServer]:
 
 @pytest.fixture
 def tierbot(tmp_path: Path, github_emulator: GitHubEmulator) -> Iterator[TierbotProcesses]:
-    procs = TierbotProcesses(
-        tmp_path,
-        {
-            "TIERBOT_WEBHOOK_SECRET": SECRET,
-            "TIERBOT_APP_ID": str(github_emulator.app_id),
-            "TIERBOT_PRIVATE_KEY": github_emulator.private_key_pem.decode(),
-            "TIERBOT_GITHUB_API_URL": github_emulator.api_url,
-        },
-    )
-    github_emulator.set_webhook(procs.url, SECRET)
-    procs.start_web()
-    try:
+    with serving_app(tmp_path, github_emulator, SECRET) as procs:
         yield procs
-    finally:
-        procs.stop()
 
 
 def test_auto_label_end_to_end_free_triage_then_a_tests_pr(github_emulator, tierbot, models):

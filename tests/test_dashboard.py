@@ -19,7 +19,7 @@ from bot.engine import AttemptSummary, RunResult
 from tests.support.github_emulator import GitHubEmulator
 from tests.support.model_server import ScriptedModelServer
 from tests.support.repos import CALC, tier_config
-from tests.support.server import TierbotProcesses, wait_until
+from tests.support.server import TierbotProcesses, serving_app, wait_until
 
 pytest_plugins = ["tests.support.github_emulator.fixtures"]
 
@@ -71,21 +71,8 @@ def models() -> Iterator[ScriptedModelServer]:
 
 @pytest.fixture
 def tierbot(tmp_path: Path, github_emulator: GitHubEmulator) -> Iterator[TierbotProcesses]:
-    procs = TierbotProcesses(
-        tmp_path,
-        {
-            "TIERBOT_WEBHOOK_SECRET": SECRET,
-            "TIERBOT_APP_ID": str(github_emulator.app_id),
-            "TIERBOT_PRIVATE_KEY": github_emulator.private_key_pem.decode(),
-            "TIERBOT_GITHUB_API_URL": github_emulator.api_url,
-        },
-    )
-    github_emulator.set_webhook(procs.url, SECRET)
-    procs.start_web()
-    try:
+    with serving_app(tmp_path, github_emulator, SECRET) as procs:
         yield procs
-    finally:
-        procs.stop()
 
 
 def _dashboards(emulator: GitHubEmulator) -> list:

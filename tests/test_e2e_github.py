@@ -27,7 +27,7 @@ from tests.support.repos import (
     WRONG_MUL2,
     tier_config,
 )
-from tests.support.server import TierbotProcesses, wait_until
+from tests.support.server import TierbotProcesses, serving_app, wait_until
 
 pytest_plugins = ["tests.support.github_emulator.fixtures"]
 
@@ -45,21 +45,8 @@ def models() -> Iterator[ScriptedModelServer]:
 
 @pytest.fixture
 def tierbot(tmp_path: Path, github_emulator: GitHubEmulator) -> Iterator[TierbotProcesses]:
-    procs = TierbotProcesses(
-        tmp_path,
-        {
-            "TIERBOT_WEBHOOK_SECRET": SECRET,
-            "TIERBOT_APP_ID": str(github_emulator.app_id),
-            "TIERBOT_PRIVATE_KEY": github_emulator.private_key_pem.decode(),
-            "TIERBOT_GITHUB_API_URL": github_emulator.api_url,
-        },
-    )
-    github_emulator.set_webhook(procs.url, SECRET)
-    procs.start_web()
-    try:
+    with serving_app(tmp_path, github_emulator, SECRET) as procs:
         yield procs
-    finally:
-        procs.stop()
 
 
 def make_repo(emulator: GitHubEmulator, models_url: str, files: dict[str, str]) -> None:

@@ -17,7 +17,7 @@ from bot.core.diagnosis import DIAGNOSIS_MARKER
 from tests.support.github_emulator import GitHubEmulator
 from tests.support.model_server import ScriptedModelServer, reply, slow
 from tests.support.repos import tier_config
-from tests.support.server import TierbotProcesses, wait_until
+from tests.support.server import TierbotProcesses, serving_app, wait_until
 from tests.test_e2e_github import REPO, SECRET, labels, pulls, status_comments, wait_finished
 from tests.test_kill_soak import unfinished_jobs
 from tests.test_orchestrator_local import (
@@ -41,21 +41,8 @@ def models() -> Iterator[ScriptedModelServer]:
 
 @pytest.fixture
 def tierbot(tmp_path: Path, github_emulator: GitHubEmulator) -> Iterator[TierbotProcesses]:
-    procs = TierbotProcesses(
-        tmp_path,
-        {
-            "TIERBOT_WEBHOOK_SECRET": SECRET,
-            "TIERBOT_APP_ID": str(github_emulator.app_id),
-            "TIERBOT_PRIVATE_KEY": github_emulator.private_key_pem.decode(),
-            "TIERBOT_GITHUB_API_URL": github_emulator.api_url,
-        },
-    )
-    github_emulator.set_webhook(procs.url, SECRET)
-    procs.start_web()
-    try:
+    with serving_app(tmp_path, github_emulator, SECRET) as procs:
         yield procs
-    finally:
-        procs.stop()
 
 
 def make_repo(emulator: GitHubEmulator, models_url: str) -> None:

@@ -8,8 +8,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,3 +106,24 @@ class TierbotProcesses:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@contextmanager
+def serving_app(tmp_path: Path, emulator: Any, secret: str) -> Iterator[TierbotProcesses]:
+    """``tierbot serve`` as the GitHub App of ``emulator`` (its webhooks signed with
+    ``secret``), stopped with its workers afterwards."""
+    procs = TierbotProcesses(
+        tmp_path,
+        {
+            "TIERBOT_WEBHOOK_SECRET": secret,
+            "TIERBOT_APP_ID": str(emulator.app_id),
+            "TIERBOT_PRIVATE_KEY": emulator.private_key_pem.decode(),
+            "TIERBOT_GITHUB_API_URL": emulator.api_url,
+        },
+    )
+    emulator.set_webhook(procs.url, secret)
+    procs.start_web()
+    try:
+        yield procs
+    finally:
+        procs.stop()
